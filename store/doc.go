@@ -1,0 +1,38 @@
+// Package store defines the records walletauth keeps and the small, role-split interfaces through
+// which it keeps them. It imports nothing of walletauth's own, so that a third party can implement
+// a store without pulling in the rest of the library.
+//
+// # Contract
+//
+// Every method takes a [context.Context] first and honours its cancellation: a call whose context is
+// already done returns an error that wraps ctx.Err() and changes nothing. (A call cancelled while
+// it runs also returns such an error, but a database may have committed its change by then.)
+//
+// Time is always passed in by the caller (the application's clock), never read by a store. A record
+// whose expiry is at or before the "now" of a call is treated exactly as one that does not exist:
+// reads return [ErrNotFound], and single-use operations do not consume it. Stores may delete such
+// records lazily.
+//
+// There is one not-found sentinel, [ErrNotFound]; deletes are idempotent (deleting what is not there
+// is not an error). Operations that consume something single-use are atomic: of any number of
+// concurrent callers, exactly one receives the record and the others receive [ErrNotFound].
+//
+// A failed call never leaves a half-written record behind.
+//
+// Values must survive a round trip exactly: times to the nanosecond (within the range of Unix
+// nanoseconds in an int64, 1678–2262; others are ErrInvalid), a zero IssuedAt, and the full range
+// of uint64 chain ids.
+//
+// # Roles
+//
+//   - [NonceStore]: sign-in nonces, issued once and consumed once.
+//   - [CounterStore]: fixed-window counters for rate limits and attempt limits.
+//
+// [Store] composes the roles. Further roles (sessions, signing keys, users, MFA secrets,
+// verification codes) are added here as the features that need them land.
+//
+// # Conformance
+//
+// Package [github.com/walletauth/walletauth/store/storetest] holds a conformance suite that every
+// implementation runs from a few lines of test code.
+package store

@@ -1,0 +1,362 @@
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/walletauth/walletauth/store"
+)
+
+// Defaults for the bounds of a [Store].
+const (
+	// DefaultMaxNonces is the number of nonces a store keeps unless [WithMaxNonces] says otherwise.
+	DefaultMaxNonces = 100_000
+	// DefaultMaxCounters is the number of counters a store keeps unless [WithMaxCounters] says
+	// otherwise.
+	DefaultMaxCounters = 100_000
+)
+
+// purgeBatch is the most expired records of one kind that one call removes. Every call that may
+// add a record removes up to this many, so expired records go faster than new ones come and the
+// work of a single call stays bounded however many records expire at once.
+const purgeBatch = 32
+
+// ErrClosed is returned by every call on a [Store] after [Store.Close]. It wraps
+// [store.ErrClosed].
+var ErrClosed = fmt.Errorf("memstore: %w", store.ErrClosed)
+
+var (
+	errNonceCapacity   = fmt.Errorf("memstore: nonce limit reached: %w", store.ErrCapacity)
+	errCounterCapacity = fmt.Errorf("memstore: counter limit reached: %w", store.ErrCapacity)
+	errNoValue         = fmt.Errorf("memstore: nonce has no value: %w", store.ErrInvalid)
+	errNoExpiry        = fmt.Errorf("memstore: nonce has no expiry: %w", store.ErrInvalid)
+	errWindow          = fmt.Errorf("memstore: counter window must be positive: %w", store.ErrInvalid)
+)
+
+// An Option configures a [Store] made by [New].
+type Option func(*config)
+
+type config struct {
+	maxNonces   int
+	maxCounters int
+}
+
+// WithMaxNonces sets how many nonces the store keeps at most; n <= 0 means [DefaultMaxNonces].
+func WithMaxNonces(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxNonces = n
+		}
+	}
+}
+
+// WithMaxCounters sets how many counters the store keeps at most; n <= 0 means
+// [DefaultMaxCounters].
+func WithMaxCounters(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxCounters = n
+		}
+	}
+}
+
+// Store is a [store.Store] that keeps its records in memory. It is safe for concurrent use. The
+// zero value is not usable; call [New].
+type Store struct {
+	mu       sync.Mutex
+	closed   bool
+	nonces   table[store.Nonce]
+	counters table[int64]
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns an empty store. Without options it keeps at most [DefaultMaxNonces] nonces and
+// [DefaultMaxCounters] counters.
+func New(opts ...Option) *Store {
+	c := config{maxNonces: DefaultMaxNonces, maxCounters: DefaultMaxCounters}
+	for _, o := range opts {
+		o(&c)
+	}
+	return &Store{
+		nonces:   newTable[store.Nonce](c.maxNonces),
+		counters: newTable[int64](c.maxCounters),
+	}
+}
+
+// lock checks ctx, then locks the store unless it is closed. On a nil error the caller must
+// unlock s.mu.
+func (s *Store) lock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: %w", err)
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+// CreateNonce implements [store.NonceStore.CreateNonce]. When the store holds its maximum of
+// nonces and none of them has expired at now, it returns an error wrapping [store.ErrCapacity].
+func (s *Store) CreateNonce(ctx context.Context, n store.Nonce, now time.Time) error {
+	if n.Value == "" {
+		return errNoValue
+	}
+	if n.ExpiresAt.IsZero() {
+		return errNoExpiry
+	}
+	// Keep wall clock readings only, so that expiry compares the same way whatever clock the
+	// times came from.
+	n.IssuedAt = n.IssuedAt.Round(0)
+	n.ExpiresAt = n.ExpiresAt.Round(0)
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	t := &s.nonces
+	t.purge(now, purgeBatch)
+	if e, ok := t.m[n.Value]; ok {
+		if e.expires.After(now) {
+			return store.ErrConflict
+		}
+		// An expired record not yet purged: the new one takes its place.
+		t.update(e, n, n.ExpiresAt)
+		return nil
+	}
+	if !t.insert(n.Value, n, n.ExpiresAt) {
+		return errNonceCapacity
+	}
+	return nil
+}
+
+// GetNonce implements [store.NonceStore.GetNonce].
+func (s *Store) GetNonce(ctx context.Context, value string, now time.Time) (store.Nonce, error) {
+	if err := s.lock(ctx); err != nil {
+		return store.Nonce{}, err
+	}
+	defer s.mu.Unlock()
+	e := s.nonces.live(value, now)
+	if e == nil {
+		return store.Nonce{}, store.ErrNotFound
+	}
+	return e.val, nil
+}
+
+// ConsumeNonce implements [store.NonceStore.ConsumeNonce].
+func (s *Store) ConsumeNonce(ctx context.Context, value string, now time.Time) (store.Nonce, error) {
+	if err := s.lock(ctx); err != nil {
+		return store.Nonce{}, err
+	}
+	defer s.mu.Unlock()
+	e := s.nonces.live(value, now)
+	if e == nil {
+		return store.Nonce{}, store.ErrNotFound
+	}
+	n := e.val
+	s.nonces.remove(e)
+	return n, nil
+}
+
+// AddNonceFailure implements [store.NonceStore.AddNonceFailure].
+func (s *Store) AddNonceFailure(ctx context.Context, value string, now time.Time) (int, error) {
+	if err := s.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+	e := s.nonces.live(value, now)
+	if e == nil {
+		return 0, store.ErrNotFound
+	}
+	e.val.Failures++
+	return e.val.Failures, nil
+}
+
+// DeleteNonce implements [store.NonceStore.DeleteNonce].
+func (s *Store) DeleteNonce(ctx context.Context, value string) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if e, ok := s.nonces.m[value]; ok {
+		s.nonces.remove(e)
+	}
+	return nil
+}
+
+// IncrementCounter implements [store.CounterStore.IncrementCounter]. When the store holds its
+// maximum of counters, none of whose windows has ended at now, a new key gets an error wrapping
+// [store.ErrCapacity]; existing keys still count.
+func (s *Store) IncrementCounter(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error) {
+	if window <= 0 {
+		return 0, time.Time{}, errWindow
+	}
+	if err := s.lock(ctx); err != nil {
+		return 0, time.Time{}, err
+	}
+	defer s.mu.Unlock()
+	t := &s.counters
+	t.purge(now, purgeBatch)
+	if e, ok := t.m[key]; ok {
+		if e.expires.After(now) {
+			e.val++
+			return e.val, e.expires, nil
+		}
+		resetAt := now.Round(0).Add(window)
+		t.update(e, 1, resetAt)
+		return 1, resetAt, nil
+	}
+	resetAt := now.Round(0).Add(window)
+	if !t.insert(key, 1, resetAt) {
+		return 0, time.Time{}, errCounterCapacity
+	}
+	return 1, resetAt, nil
+}
+
+// ResetCounter implements [store.CounterStore.ResetCounter].
+func (s *Store) ResetCounter(ctx context.Context, key string) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if e, ok := s.counters.m[key]; ok {
+		s.counters.remove(e)
+	}
+	return nil
+}
+
+// Len reports how many nonces and counters the store holds, including expired ones that it has
+// not purged yet. Neither exceeds its maximum.
+func (s *Store) Len() (nonces, counters int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.nonces.m), len(s.counters.m)
+}
+
+// Close drops every record; later calls return [ErrClosed]. Closing a closed store does nothing.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.nonces = table[store.Nonce]{}
+	s.counters = table[int64]{}
+	return nil
+}
+
+// entry is one record of a table.
+type entry[T any] struct {
+	key     string
+	expires time.Time // the record does not exist at and after this instant
+	index   int       // position in table.heap
+	val     T
+}
+
+// table is a bounded map of records indexed by expiry: a min-heap on entry.expires finds the
+// expired records without a scan, so that purging costs O(log n) per record.
+type table[T any] struct {
+	m     map[string]*entry[T]
+	heap  []*entry[T]
+	limit int // most records held
+}
+
+func newTable[T any](limit int) table[T] {
+	return table[T]{m: make(map[string]*entry[T]), limit: limit}
+}
+
+// live returns the record with the given key if it exists at now; an expired one is removed.
+func (t *table[T]) live(key string, now time.Time) *entry[T] {
+	e, ok := t.m[key]
+	if !ok {
+		return nil
+	}
+	if !e.expires.After(now) {
+		t.remove(e)
+		return nil
+	}
+	return e
+}
+
+// purge removes up to limit records that have expired at now, earliest first.
+func (t *table[T]) purge(now time.Time, limit int) {
+	for ; limit > 0 && len(t.heap) > 0 && !t.heap[0].expires.After(now); limit-- {
+		t.remove(t.heap[0])
+	}
+}
+
+// insert adds a record with a key that t does not hold, unless t is full.
+func (t *table[T]) insert(key string, val T, expires time.Time) bool {
+	if len(t.m) >= t.limit {
+		return false
+	}
+	e := &entry[T]{key: key, expires: expires, index: len(t.heap), val: val}
+	t.m[key] = e
+	t.heap = append(t.heap, e)
+	t.up(e.index)
+	return true
+}
+
+// update replaces the value and expiry of a record that t holds.
+func (t *table[T]) update(e *entry[T], val T, expires time.Time) {
+	e.val = val
+	e.expires = expires
+	if !t.down(e.index) {
+		t.up(e.index)
+	}
+}
+
+// remove deletes a record that t holds.
+func (t *table[T]) remove(e *entry[T]) {
+	delete(t.m, e.key)
+	i, last := e.index, len(t.heap)-1
+	if i != last {
+		t.swap(i, last)
+	}
+	t.heap[last] = nil
+	t.heap = t.heap[:last]
+	if i != last && !t.down(i) {
+		t.up(i)
+	}
+}
+
+func (t *table[T]) less(i, j int) bool { return t.heap[i].expires.Before(t.heap[j].expires) }
+
+func (t *table[T]) swap(i, j int) {
+	h := t.heap
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+
+func (t *table[T]) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !t.less(i, p) {
+			return
+		}
+		t.swap(i, p)
+		i = p
+	}
+}
+
+// down moves the entry at i towards the leaves and reports whether it moved.
+func (t *table[T]) down(i int) bool {
+	start, n := i, len(t.heap)
+	for {
+		c := 2*i + 1
+		if c >= n || c < 0 {
+			break
+		}
+		if r := c + 1; r < n && t.less(r, c) {
+			c = r
+		}
+		if !t.less(c, i) {
+			break
+		}
+		t.swap(i, c)
+		i = c
+	}
+	return i > start
+}

@@ -1,0 +1,53 @@
+// Package sqlitestore is an implementation of [store.Store] on SQLite, through the pure-Go driver
+// modernc.org/sqlite (no cgo). It is walletauth's default embedded store: one file, no server.
+//
+// # Use
+//
+//	s, err := sqlitestore.Open(ctx, "walletauth.db")
+//	if err != nil {
+//		return err
+//	}
+//	defer s.Close()
+//
+// [Open] takes a file system path, created if absent, or [Memory] (":memory:") for a private
+// in-memory database that lives until [Store.Close] — for tests and demos.
+//
+// # Schema and migrations
+//
+// The schema lives in numbered SQL files (migrations/0001_init.sql, ...) embedded in the program.
+// [Open] applies those the database lacks, each in a transaction of its own, and records each in the
+// table schema_migrations; opening a migrated database applies nothing. A database migrated by a
+// newer program is refused with [ErrSchemaTooNew] rather than used with a schema this one does not
+// know. Times are stored as INTEGER Unix nanoseconds, so they survive to the nanosecond; that limits
+// them to the years 1678 to 2261, and a record with a time outside gets an error wrapping
+// [store.ErrInvalid]. Times come back in UTC.
+//
+// # Concurrency
+//
+// A file database runs in WAL mode with synchronous=NORMAL (a commit is durable across a crash of
+// the process; a power loss may lose the last commits, never corrupt the file) and a busy timeout
+// of 10 s. All writes of a [Store] go through a pool of one connection, so that they queue in the
+// process instead of contending for SQLite's write lock: "database is locked" cannot arise between
+// the goroutines of one process, only when another process holds the lock for longer than the busy
+// timeout. Reads ([Store.GetNonce]) use a separate pool of read-only connections, which WAL lets run
+// beside the writer. An in-memory database uses one connection for everything, since each
+// connection to ":memory:" would be a database of its own.
+//
+// Every operation is a single statement, atomic without a transaction: ConsumeNonce is a DELETE
+// ... RETURNING, AddNonceFailure an UPDATE ... RETURNING, IncrementCounter an INSERT ... ON
+// CONFLICT DO UPDATE ... RETURNING, and CreateNonce an upsert that replaces only an expired row.
+//
+// # Expiry
+//
+// Expired rows are invisible at once (every query compares with the caller's now) and deleted in
+// batches: every 256th CreateNonce deletes up to 1024 expired nonces, and every 256th counter
+// started deletes up to 1024 ended counters, so the tables stay near the size of their live rows
+// and no call does unbounded work.
+//
+// # Errors and cancellation
+//
+// Errors wrap the [store] sentinels and the driver's error with %w. A call with a context that is
+// already done returns an error wrapping ctx.Err() and changes nothing; a call whose context ends
+// while its statement runs is interrupted and its error wraps ctx.Err() too. Calls after
+// [Store.Close] return [ErrClosed].
+package sqlitestore

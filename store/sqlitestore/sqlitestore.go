@@ -1,0 +1,519 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"path"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/walletauth/walletauth/store"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// ErrClosed is returned by every call on a [Store] after [Store.Close]. It wraps
+// [store.ErrClosed].
+var ErrClosed = fmt.Errorf("sqlitestore: %w", store.ErrClosed)
+
+// ErrSchemaTooNew is returned by [Open] for a database whose schema was migrated by a newer
+// version of this package than the running one.
+var ErrSchemaTooNew = errors.New("sqlitestore: database schema is newer than this program")
+
+// Memory is the path that [Open] takes for a private in-memory database.
+const Memory = ":memory:"
+
+// Connection parameters (modernc.org/sqlite DSN syntax). busy_timeout makes a connection wait for a
+// lock held by another process instead of failing with "database is locked"; _txlock=immediate
+// makes the migrations' transactions take the write lock at BEGIN.
+const (
+	writerParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	readerParams = "_pragma=busy_timeout(10000)&_pragma=query_only(1)"
+	memoryParams = "_pragma=foreign_keys(1)&_txlock=immediate"
+)
+
+const (
+	// purgeEvery is how many creations of a kind of record pass between purges of the expired ones.
+	purgeEvery = 256
+	// purgeLimit is the most expired records of a kind that one purge deletes, four times what was
+	// created since the last, so that expired records go faster than new ones come while the work
+	// of one call stays bounded.
+	purgeLimit = 4 * purgeEvery
+)
+
+var (
+	errNoValue  = fmt.Errorf("sqlitestore: nonce has no value: %w", store.ErrInvalid)
+	errNoExpiry = fmt.Errorf("sqlitestore: nonce has no expiry: %w", store.ErrInvalid)
+	errWindow   = fmt.Errorf("sqlitestore: counter window must be positive: %w", store.ErrInvalid)
+)
+
+// SQL of the store's operations. Every operation is one statement, so that it is atomic without a
+// transaction.
+const (
+	createNonceSQL = `INSERT INTO nonces (value, address, chain_id, issued_at, expires_at, failures)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+ON CONFLICT (value) DO UPDATE SET
+	address = excluded.address, chain_id = excluded.chain_id, issued_at = excluded.issued_at,
+	expires_at = excluded.expires_at, failures = excluded.failures
+WHERE nonces.expires_at <= ?7`
+	getNonceSQL = `SELECT address, chain_id, issued_at, expires_at, failures FROM nonces
+WHERE value = ?1 AND expires_at > ?2`
+	consumeNonceSQL = `DELETE FROM nonces WHERE value = ?1 AND expires_at > ?2
+RETURNING address, chain_id, issued_at, expires_at, failures`
+	addNonceFailureSQL = `UPDATE nonces SET failures = failures + 1 WHERE value = ?1 AND expires_at > ?2
+RETURNING failures`
+	deleteNonceSQL = `DELETE FROM nonces WHERE value = ?1`
+	purgeNoncesSQL = `DELETE FROM nonces WHERE value IN
+(SELECT value FROM nonces WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)`
+	incrementCounterSQL = `INSERT INTO counters (key, count, reset_at) VALUES (?1, 1, ?3)
+ON CONFLICT (key) DO UPDATE SET
+	count = CASE WHEN counters.reset_at <= ?2 THEN 1 ELSE counters.count + 1 END,
+	reset_at = CASE WHEN counters.reset_at <= ?2 THEN ?3 ELSE counters.reset_at END
+RETURNING count, reset_at`
+	resetCounterSQL  = `DELETE FROM counters WHERE key = ?1`
+	purgeCountersSQL = `DELETE FROM counters WHERE key IN
+(SELECT key FROM counters WHERE reset_at <= ?1 ORDER BY reset_at LIMIT ?2)`
+)
+
+// Store is a [store.Store] kept in a SQLite database. It is safe for concurrent use, also by
+// several processes sharing one database file.
+type Store struct {
+	// w is the writer: a pool of one connection through which every write goes, so that writes
+	// queue in the process rather than contend for SQLite's lock. r is a pool of read-only
+	// connections; for an in-memory database it is w.
+	w, r *sql.DB
+
+	createNonce, getNonce, consumeNonce, addNonceFailure, deleteNonce, purgeNonces *sql.Stmt
+	incrementCounter, resetCounter, purgeCounters                                  *sql.Stmt
+
+	closed     atomic.Bool
+	creates    atomic.Uint64 // CreateNonce calls, to pace purges
+	increments atomic.Uint64 // IncrementCounter calls that may have created a counter
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens the SQLite database at path, creating it if needed, and migrates its schema to the
+// current version. path is a file system path (not a URI); [Memory] (":memory:") opens a private
+// in-memory database that lives until [Store.Close]. ctx bounds the opening and the migrations
+// only.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlitestore: empty database path")
+	}
+	s := &Store{}
+	if err := s.open(ctx, path); err != nil {
+		s.closeAll()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) open(ctx context.Context, path string) (err error) {
+	name, uri := path, ""
+	if path == Memory {
+		// Every connection to ":memory:" is a database of its own: use exactly one, for good.
+		name = "in-memory database"
+		s.w, err = openPool(ctx, Memory+"?"+memoryParams, 1)
+	} else if uri, err = fileURI(path); err == nil {
+		s.w, err = openPool(ctx, uri+"?"+writerParams, 1)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlitestore: open %s: %w", name, err)
+	}
+	// Migrate before the readers connect, so that they find the database in WAL mode.
+	if err := migrate(ctx, s.w); err != nil {
+		return fmt.Errorf("sqlitestore: migrate %s: %w", name, err)
+	}
+	s.r = s.w
+	if path != Memory {
+		if s.r, err = openPool(ctx, uri+"?"+readerParams, max(4, runtime.GOMAXPROCS(0))); err != nil {
+			return fmt.Errorf("sqlitestore: open %s for reading: %w", name, err)
+		}
+	}
+	prepare := func(db *sql.DB, query string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = db.PrepareContext(ctx, query)
+		return st
+	}
+	s.createNonce = prepare(s.w, createNonceSQL)
+	s.getNonce = prepare(s.r, getNonceSQL)
+	s.consumeNonce = prepare(s.w, consumeNonceSQL)
+	s.addNonceFailure = prepare(s.w, addNonceFailureSQL)
+	s.deleteNonce = prepare(s.w, deleteNonceSQL)
+	s.purgeNonces = prepare(s.w, purgeNoncesSQL)
+	s.incrementCounter = prepare(s.w, incrementCounterSQL)
+	s.resetCounter = prepare(s.w, resetCounterSQL)
+	s.purgeCounters = prepare(s.w, purgeCountersSQL)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: prepare statements: %w", err)
+	}
+	return nil
+}
+
+// openPool opens a pool of at most n connections that are kept open for good, and connects one.
+func openPool(ctx context.Context, dsn string, n int) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// fileURI turns a file system path into an SQLite URI filename, so that no character of the path
+// (such as '?') can be taken for a parameter.
+func fileURI(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	abs = filepath.ToSlash(abs)
+	if !strings.HasPrefix(abs, "/") {
+		abs = "/" + abs // a Windows drive letter: file:///C:/...
+	}
+	return "file://" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(abs), nil
+}
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// A migration is one file of migrations/, named NNNN_description.sql; NNNN is its version.
+type migration struct {
+	version int64
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations in order of version, which run from 1 without a gap.
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, name := range names { // fs.Glob sorts
+		base := path.Base(name)
+		digits, _, ok := strings.Cut(base, "_")
+		v, err := strconv.ParseInt(digits, 10, 64)
+		if !ok || err != nil || v != int64(len(ms)+1) {
+			return nil, fmt.Errorf("migration %s: want a name starting with %04d_", base, len(ms)+1)
+		}
+		text, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: strings.TrimSuffix(base, ".sql"), sql: string(text)})
+	}
+	return ms, nil
+}
+
+// migrate applies the migrations that db lacks, each in a transaction of its own that also
+// records it in schema_migrations.
+func migrate(ctx context.Context, db *sql.DB) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER NOT NULL PRIMARY KEY,
+	name       TEXT    NOT NULL,
+	applied_at INTEGER NOT NULL
+) STRICT`); err != nil {
+		return err
+	}
+	var current sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&current); err != nil {
+		return err
+	}
+	if current.Int64 > int64(len(ms)) {
+		return fmt.Errorf("%w: version %d, this program knows up to %d", ErrSchemaTooNew, current.Int64, len(ms))
+	}
+	for _, m := range ms[current.Int64:] {
+		if err := apply(ctx, db, m); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+func apply(ctx context.Context, db *sql.DB, m migration) error {
+	tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: see writerParams
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	// Another process may have applied it since we looked.
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?1`, m.version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)`,
+		m.version, m.name, time.Now().UnixNano()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// begin reports whether a call may start: the store is open and ctx is not done.
+func (s *Store) begin(ctx context.Context) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sqlitestore: %w", err)
+	}
+	return nil
+}
+
+// fail wraps an error of the database in operation op. When ctx is done, the error also wraps
+// ctx.Err(), whatever the driver made of the interruption.
+func (s *Store) fail(ctx context.Context, op string, err error) error {
+	if s.closed.Load() && !errors.Is(err, ErrClosed) {
+		return fmt.Errorf("sqlitestore: %s: %w: %w", op, ErrClosed, err)
+	}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("sqlitestore: %s: %w: %w", op, cerr, err)
+	}
+	return fmt.Errorf("sqlitestore: %s: %w", op, err)
+}
+
+// The range of times that Unix nanoseconds hold: from 1677 to 2262.
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// nanos returns t as Unix nanoseconds, or false when t is out of their range.
+func nanos(t time.Time) (int64, bool) {
+	if t.Before(minTime) || t.After(maxTime) {
+		return 0, false
+	}
+	return t.UnixNano(), true
+}
+
+// nowNanos returns the caller's now as Unix nanoseconds, clamped to their range: every stored time
+// is in range, so comparisons with a clamped now come out as with the real one.
+func nowNanos(t time.Time) int64 {
+	switch {
+	case t.Before(minTime):
+		return math.MinInt64
+	case t.After(maxTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+// CreateNonce implements [store.NonceStore.CreateNonce]. Times outside the years 1678 to 2261
+// give an error wrapping [store.ErrInvalid].
+func (s *Store) CreateNonce(ctx context.Context, n store.Nonce, now time.Time) error {
+	if n.Value == "" {
+		return errNoValue
+	}
+	if n.ExpiresAt.IsZero() {
+		return errNoExpiry
+	}
+	expires, ok := nanos(n.ExpiresAt)
+	if !ok {
+		return fmt.Errorf("sqlitestore: nonce expiry %v out of range: %w", n.ExpiresAt, store.ErrInvalid)
+	}
+	var issued sql.NullInt64
+	if !n.IssuedAt.IsZero() {
+		if issued.Int64, ok = nanos(n.IssuedAt); !ok {
+			return fmt.Errorf("sqlitestore: nonce issue time %v out of range: %w", n.IssuedAt, store.ErrInvalid)
+		}
+		issued.Valid = true
+	}
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	nowNs := nowNanos(now)
+	res, err := s.createNonce.ExecContext(ctx, n.Value, n.Address, int64(n.ChainID), issued, expires, int64(n.Failures), nowNs)
+	if err != nil {
+		return s.fail(ctx, "create nonce", err)
+	}
+	rows, err := res.RowsAffected()
+	if err != nil {
+		return s.fail(ctx, "create nonce", err)
+	}
+	if rows == 0 {
+		return store.ErrConflict
+	}
+	if s.creates.Add(1)%purgeEvery == 0 {
+		// Best effort: the nonce is stored whatever becomes of the purge.
+		_, _ = s.purgeNonces.ExecContext(ctx, nowNs, purgeLimit)
+	}
+	return nil
+}
+
+// scanNonce reads the columns address, chain_id, issued_at, expires_at, failures.
+func scanNonce(row *sql.Row, value string) (store.Nonce, error) {
+	var (
+		chainID, expires, failures int64
+		issued                     sql.NullInt64
+	)
+	n := store.Nonce{Value: value}
+	if err := row.Scan(&n.Address, &chainID, &issued, &expires, &failures); err != nil {
+		return store.Nonce{}, err
+	}
+	n.ChainID = uint64(chainID)
+	if issued.Valid {
+		n.IssuedAt = fromNanos(issued.Int64)
+	}
+	n.ExpiresAt = fromNanos(expires)
+	n.Failures = int(failures)
+	return n, nil
+}
+
+// GetNonce implements [store.NonceStore.GetNonce].
+func (s *Store) GetNonce(ctx context.Context, value string, now time.Time) (store.Nonce, error) {
+	if err := s.begin(ctx); err != nil {
+		return store.Nonce{}, err
+	}
+	n, err := scanNonce(s.getNonce.QueryRowContext(ctx, value, nowNanos(now)), value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Nonce{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Nonce{}, s.fail(ctx, "get nonce", err)
+	}
+	return n, nil
+}
+
+// ConsumeNonce implements [store.NonceStore.ConsumeNonce].
+func (s *Store) ConsumeNonce(ctx context.Context, value string, now time.Time) (store.Nonce, error) {
+	if err := s.begin(ctx); err != nil {
+		return store.Nonce{}, err
+	}
+	n, err := scanNonce(s.consumeNonce.QueryRowContext(ctx, value, nowNanos(now)), value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Nonce{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Nonce{}, s.fail(ctx, "consume nonce", err)
+	}
+	return n, nil
+}
+
+// AddNonceFailure implements [store.NonceStore.AddNonceFailure].
+func (s *Store) AddNonceFailure(ctx context.Context, value string, now time.Time) (int, error) {
+	if err := s.begin(ctx); err != nil {
+		return 0, err
+	}
+	var failures int64
+	err := s.addNonceFailure.QueryRowContext(ctx, value, nowNanos(now)).Scan(&failures)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, store.ErrNotFound
+	}
+	if err != nil {
+		return 0, s.fail(ctx, "add nonce failure", err)
+	}
+	return int(failures), nil
+}
+
+// DeleteNonce implements [store.NonceStore.DeleteNonce].
+func (s *Store) DeleteNonce(ctx context.Context, value string) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	if _, err := s.deleteNonce.ExecContext(ctx, value); err != nil {
+		return s.fail(ctx, "delete nonce", err)
+	}
+	return nil
+}
+
+// IncrementCounter implements [store.CounterStore.IncrementCounter]. A window that would end after
+// the year 2261 gives an error wrapping [store.ErrInvalid].
+func (s *Store) IncrementCounter(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error) {
+	if window <= 0 {
+		return 0, time.Time{}, errWindow
+	}
+	nowNs, ok := nanos(now)
+	if !ok {
+		return 0, time.Time{}, fmt.Errorf("sqlitestore: counter time %v out of range: %w", now, store.ErrInvalid)
+	}
+	resetNs, ok := nanos(now.Add(window))
+	if !ok || resetNs < nowNs {
+		return 0, time.Time{}, fmt.Errorf("sqlitestore: counter window end %v out of range: %w", now.Add(window), store.ErrInvalid)
+	}
+	if err := s.begin(ctx); err != nil {
+		return 0, time.Time{}, err
+	}
+	var count, resetAt int64
+	if err := s.incrementCounter.QueryRowContext(ctx, key, nowNs, resetNs).Scan(&count, &resetAt); err != nil {
+		return 0, time.Time{}, s.fail(ctx, "increment counter", err)
+	}
+	if count == 1 && s.increments.Add(1)%purgeEvery == 0 {
+		// Best effort, as in CreateNonce.
+		_, _ = s.purgeCounters.ExecContext(ctx, nowNs, purgeLimit)
+	}
+	return count, fromNanos(resetAt), nil
+}
+
+// ResetCounter implements [store.CounterStore.ResetCounter].
+func (s *Store) ResetCounter(ctx context.Context, key string) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	if _, err := s.resetCounter.ExecContext(ctx, key); err != nil {
+		return s.fail(ctx, "reset counter", err)
+	}
+	return nil
+}
+
+// Close closes the database; later calls return [ErrClosed]. Closing a closed store does nothing.
+func (s *Store) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	return s.closeAll()
+}
+
+func (s *Store) closeAll() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{
+		s.createNonce, s.getNonce, s.consumeNonce, s.addNonceFailure, s.deleteNonce, s.purgeNonces,
+		s.incrementCounter, s.resetCounter, s.purgeCounters,
+	} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	if s.r != nil && s.r != s.w {
+		errs = append(errs, s.r.Close())
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sqlitestore: close: %w", err)
+	}
+	return nil
+}
