@@ -1,0 +1,80 @@
+package web3auth_test
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"testing"
+
+	"github.com/walletauth/walletauth/web3auth"
+)
+
+// FuzzParseMessage: no input panics; an error comes with no result; a result formats back to
+// exactly the input (parsing is strict enough that text and Message map one to one) and passes
+// Check.
+func FuzzParseMessage(f *testing.F) {
+	type positive struct {
+		Message string `json:"message"`
+	}
+	for _, v := range loadVectors[positive](f, "parsing_positive.json") {
+		f.Add(v.Message)
+	}
+	for _, text := range loadVectors[string](f, "parsing_negative.json") {
+		f.Add(text)
+	}
+	f.Add(full)
+	f.Fuzz(func(t *testing.T, text string) {
+		m, err := web3auth.ParseMessage(text)
+		if err != nil {
+			if m != nil {
+				t.Fatalf("result %#v with error %v", m, err)
+			}
+			var pe *web3auth.ParseError
+			if !errors.As(err, &pe) || !errors.Is(err, web3auth.ErrInvalidMessage) {
+				t.Fatalf("error %v is not a *ParseError", err)
+			}
+			return
+		}
+		if got := m.String(); got != text {
+			t.Fatalf("format(parse(text)) != text:\n%q\n%q", got, text)
+		}
+		if err := m.Check(); err != nil {
+			t.Fatalf("parsed message fails Check: %v", err)
+		}
+	})
+}
+
+// FuzzSignature: decoding and normalising arbitrary signatures never panics; errors come with no
+// result; a normalised signature has v in {0,1} and a low s, and keeps r and s.
+func FuzzSignature(f *testing.F) {
+	for _, v := range loadVectors[map[string]any](f, "verification_positive.json") {
+		f.Add(v["signature"].(string))
+	}
+	for _, v := range loadVectors[map[string]any](f, "verification_negative.json") {
+		f.Add(v["signature"].(string))
+	}
+	f.Add("0x")
+	f.Add("0x" + hex.EncodeToString(make([]byte, 64)))
+	f.Fuzz(func(t *testing.T, s string) {
+		sig, err := web3auth.DecodeSignatureHex(s)
+		if err != nil {
+			if sig != nil || !errors.Is(err, web3auth.ErrInvalidSignatureFormat) {
+				t.Fatalf("DecodeSignatureHex(%q) = %x, %v", s, sig, err)
+			}
+			sig = []byte(s) // normalise the raw bytes too
+		}
+		norm, err := web3auth.NormalizeSignature(sig)
+		if err != nil {
+			if norm != ([65]byte{}) || !errors.Is(err, web3auth.ErrInvalidSignatureFormat) {
+				t.Fatalf("NormalizeSignature(%x) = %x, %v", sig, norm, err)
+			}
+			return
+		}
+		if norm[64] > 1 || norm[32]&0x80 != 0 || !bytes.Equal(norm[:32], sig[:32]) {
+			t.Fatalf("NormalizeSignature(%x) = %x", sig, norm)
+		}
+		if _, err := web3auth.RecoverAddress([]byte("m"), sig); err != nil && !errors.Is(err, web3auth.ErrSignatureMismatch) {
+			t.Fatalf("RecoverAddress of a normalised signature: %v", err)
+		}
+	})
+}
