@@ -27,9 +27,12 @@
 //
 //   - [NonceStore]: sign-in nonces, issued once and consumed once.
 //   - [CounterStore]: fixed-window counters for rate limits and attempt limits.
+//   - [KeyStore]: the access-token signing keys that instances share.
+//   - [SessionStore]: refresh sessions, their rotation and revocation.
+//   - [UserStore]: users and their wallets.
 //
-// [Store] composes the roles. Further roles (sessions, signing keys, users, MFA secrets,
-// verification codes) are added here as the features that need them land.
+// [Store] composes the roles. Further roles (MFA secrets, verification codes, profiles) are added
+// here as the features that need them land.
 //
 // # Conformance
 //

@@ -83,10 +83,157 @@ type CounterStore interface {
 	ResetCounter(ctx context.Context, key string) error
 }
 
+// SigningKey is a key that signs access tokens. ID is the key.
+type SigningKey struct {
+	// ID is the key id ("kid"): unique, at most 64 ASCII letters, digits, '-' and '_'.
+	ID string
+	// Algorithm is the JWS algorithm: "EdDSA", "ES256" or "HS256".
+	Algorithm string
+	// Private is the private key (or HMAC secret) as a JSON Web Key. Stores keep it as given.
+	Private []byte
+	// CreatedAt is when the key was made.
+	CreatedAt time.Time
+	// NotBefore is when the key starts signing. Keys are published (and verify) from CreatedAt,
+	// so that every instance knows a key before any instance signs with it.
+	NotBefore time.Time
+	// ExpiresAt is when the key stops verifying; at and after it the key does not exist.
+	ExpiresAt time.Time
+}
+
+// KeyStore keeps the signing keys that instances share.
+type KeyStore interface {
+	// CreateKey stores a new key: ErrConflict when a live key has the same ID, ErrInvalid when ID,
+	// Algorithm or Private is empty or ExpiresAt is zero.
+	CreateKey(ctx context.Context, k SigningKey) error
+	// ListKeys returns the live keys (ExpiresAt after now), the newest NotBefore first (ties: the
+	// greater ID first).
+	ListKeys(ctx context.Context, now time.Time) ([]SigningKey, error)
+	// DeleteKey deletes a key. Deleting an absent key is not an error.
+	DeleteKey(ctx context.Context, id string) error
+}
+
+// Session is a refresh session: what a signed-in device holds between sign-in and sign-out.
+// ID is the key.
+type Session struct {
+	// ID identifies the session (the "sid" claim of its access tokens).
+	ID string
+	// UserID is the user signed in.
+	UserID string
+	// Address and ChainID are the wallet and chain the session signed in with (EIP-55 address).
+	Address string
+	ChainID uint64
+	// AAL is the authenticator assurance level, "aal1" or "aal2"; AMR the methods used
+	// ("siwe", "totp", ...).
+	AAL string
+	AMR []string
+	// RefreshHash is the hash of the current refresh token's secret.
+	RefreshHash []byte
+	// PrevRefreshHash is the hash of the refresh token that RefreshHash replaced, at RotatedAt; nil
+	// before the first rotation.
+	PrevRefreshHash []byte
+	RotatedAt       time.Time
+	// RetiredRefreshHashes are the hashes of the refresh tokens rotated out before
+	// PrevRefreshHash, the newest first, as many as the session package keeps (a bounded number).
+	// A token that matches one of them was copied: presenting it revokes the session, while a
+	// token that matches no hash of the session is merely invalid. Stores keep the list as given.
+	RetiredRefreshHashes [][]byte
+	// CreatedAt is the sign-in; LastUsedAt the last refresh.
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	// IdleExpiresAt and ExpiresAt end the session: the idle timeout, moved on by each refresh, and
+	// the absolute lifetime. At and after the earlier of the two the session does not exist.
+	IdleExpiresAt time.Time
+	ExpiresAt     time.Time
+	// RevokedAt is when the session was revoked; zero while it is not. A revoked session still
+	// exists (until it expires) so that its revocation can be seen.
+	RevokedAt time.Time
+	// UserAgent and IP describe the device, for the user's list of sessions (bounded in length by
+	// the caller).
+	UserAgent string
+	IP        string
+}
+
+// Revocation is a session's revocation, as other instances learn of it.
+type Revocation struct {
+	SessionID string
+	RevokedAt time.Time
+	// ExpiresAt is the session's absolute expiry: no token of it outlives that.
+	ExpiresAt time.Time
+}
+
+// SessionStore keeps refresh sessions.
+type SessionStore interface {
+	// CreateSession stores a new session: ErrConflict when the ID exists, ErrInvalid when ID,
+	// UserID or RefreshHash is empty or an expiry is zero.
+	CreateSession(ctx context.Context, s Session) error
+
+	// GetSession returns the session, revoked or not, or ErrNotFound when it does not exist or
+	// has expired.
+	GetSession(ctx context.Context, id string, now time.Time) (Session, error)
+
+	// RotateRefresh replaces the session's refresh hash atomically, compare-and-set: only when
+	// the session is live, not revoked, and its RefreshHash equals oldHash, it sets
+	// PrevRefreshHash = oldHash, RefreshHash = newHash, RetiredRefreshHashes = retired,
+	// RotatedAt = LastUsedAt = now and IdleExpiresAt = idleExpiresAt, and returns the updated
+	// session. It returns ErrNotFound when the session does not exist, has expired or is revoked,
+	// and ErrConflict when RefreshHash is not oldHash (another refresh won). Of concurrent calls
+	// with the same oldHash exactly one succeeds. (The caller computes retired from the session it
+	// read; the compare-and-set on oldHash guarantees that nothing rotated in between.)
+	RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, retired [][]byte, idleExpiresAt, now time.Time) (Session, error)
+
+	// RevokeSession marks the session revoked at now. Revoking a revoked, expired or absent
+	// session is not an error (and does not move RevokedAt).
+	RevokeSession(ctx context.Context, id string, now time.Time) error
+
+	// RevokeUserSessions revokes every live, unrevoked session of the user except exceptID (which
+	// may be empty) and returns how many it revoked.
+	RevokeUserSessions(ctx context.Context, userID, exceptID string, now time.Time) (int, error)
+
+	// ListSessions returns the user's live, unrevoked sessions, the newest CreatedAt first.
+	ListSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
+
+	// RevokedSince returns the revocations of live sessions revoked at or after since, in order of
+	// RevokedAt. Instances poll it to learn of revocations made elsewhere.
+	RevokedSince(ctx context.Context, since, now time.Time) ([]Revocation, error)
+}
+
+// User is a person who signs in. ID is the key; it never changes and is not an address.
+type User struct {
+	ID        string
+	CreatedAt time.Time
+	// Wallets are the user's wallets, in the order they were linked.
+	Wallets []Wallet
+}
+
+// Wallet is an account linked to a user. An address belongs to one user at most.
+type Wallet struct {
+	// Address is the EIP-55 form of the account address.
+	Address string
+	// ChainID is the chain the wallet was linked on.
+	ChainID  uint64
+	LinkedAt time.Time
+}
+
+// UserStore keeps users and their wallets.
+type UserStore interface {
+	// CreateUser stores a new user with its wallets (at least one), atomically: ErrConflict when
+	// the ID exists or one of the addresses belongs to a user already (compared without regard to
+	// case), in which case nothing is stored. ErrInvalid when ID is empty or there is no wallet.
+	CreateUser(ctx context.Context, u User) error
+	// GetUser returns the user with its wallets, or ErrNotFound.
+	GetUser(ctx context.Context, id string) (User, error)
+	// UserByWallet returns the user a wallet address belongs to (compared without regard to
+	// case), or ErrNotFound.
+	UserByWallet(ctx context.Context, address string) (User, error)
+}
+
 // Store is everything walletauth keeps. Implementations are safe for concurrent use.
 type Store interface {
 	NonceStore
 	CounterStore
+	KeyStore
+	SessionStore
+	UserStore
 	// Close releases the store's resources. Later calls fail with an error wrapping ErrClosed;
 	// closing again does nothing.
 	Close() error

@@ -16,6 +16,14 @@ const (
 	// DefaultMaxCounters is the number of counters a store keeps unless [WithMaxCounters] says
 	// otherwise.
 	DefaultMaxCounters = 100_000
+	// DefaultMaxKeys is the number of signing keys a store keeps unless [WithMaxKeys] says
+	// otherwise.
+	DefaultMaxKeys = 1_000
+	// DefaultMaxSessions is the number of sessions a store keeps unless [WithMaxSessions] says
+	// otherwise.
+	DefaultMaxSessions = 100_000
+	// DefaultMaxUsers is the number of users a store keeps unless [WithMaxUsers] says otherwise.
+	DefaultMaxUsers = 1_000_000
 )
 
 // purgeBatch is the most expired records of one kind that one call removes. Every call that may
@@ -41,6 +49,9 @@ type Option func(*config)
 type config struct {
 	maxNonces   int
 	maxCounters int
+	maxKeys     int
+	maxSessions int
+	maxUsers    int
 }
 
 // WithMaxNonces sets how many nonces the store keeps at most; n <= 0 means [DefaultMaxNonces].
@@ -62,6 +73,34 @@ func WithMaxCounters(n int) Option {
 	}
 }
 
+// WithMaxKeys sets how many signing keys the store keeps at most; n <= 0 means [DefaultMaxKeys].
+func WithMaxKeys(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxKeys = n
+		}
+	}
+}
+
+// WithMaxSessions sets how many sessions the store keeps at most; n <= 0 means
+// [DefaultMaxSessions].
+func WithMaxSessions(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxSessions = n
+		}
+	}
+}
+
+// WithMaxUsers sets how many users the store keeps at most; n <= 0 means [DefaultMaxUsers].
+func WithMaxUsers(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxUsers = n
+		}
+	}
+}
+
 // Store is a [store.Store] that keeps its records in memory. It is safe for concurrent use. The
 // zero value is not usable; call [New].
 type Store struct {
@@ -69,21 +108,47 @@ type Store struct {
 	closed   bool
 	nonces   table[store.Nonce]
 	counters table[int64]
+	keys     table[store.SigningKey]
+	sessions table[store.Session]
+	// byUser indexes the sessions held by user id and session id; revoked holds the revoked
+	// sessions by id. Both are kept in step with sessions by dropSession.
+	byUser  map[string]map[string]*entry[store.Session]
+	revoked map[string]*entry[store.Session]
+	// users holds the users by id; wallets the same users by folded wallet address.
+	users    map[string]*store.User
+	wallets  map[string]*store.User
+	maxUsers int
 }
 
 var _ store.Store = (*Store)(nil)
 
-// New returns an empty store. Without options it keeps at most [DefaultMaxNonces] nonces and
-// [DefaultMaxCounters] counters.
+// New returns an empty store. Without options it keeps at most [DefaultMaxNonces] nonces,
+// [DefaultMaxCounters] counters, [DefaultMaxKeys] signing keys, [DefaultMaxSessions] sessions and
+// [DefaultMaxUsers] users.
 func New(opts ...Option) *Store {
-	c := config{maxNonces: DefaultMaxNonces, maxCounters: DefaultMaxCounters}
+	c := config{
+		maxNonces:   DefaultMaxNonces,
+		maxCounters: DefaultMaxCounters,
+		maxKeys:     DefaultMaxKeys,
+		maxSessions: DefaultMaxSessions,
+		maxUsers:    DefaultMaxUsers,
+	}
 	for _, o := range opts {
 		o(&c)
 	}
-	return &Store{
+	s := &Store{
 		nonces:   newTable[store.Nonce](c.maxNonces),
 		counters: newTable[int64](c.maxCounters),
+		keys:     newTable[store.SigningKey](c.maxKeys),
+		sessions: newTable[store.Session](c.maxSessions),
+		byUser:   make(map[string]map[string]*entry[store.Session]),
+		revoked:  make(map[string]*entry[store.Session]),
+		users:    make(map[string]*store.User),
+		wallets:  make(map[string]*store.User),
+		maxUsers: c.maxUsers,
 	}
+	s.sessions.onRemove = s.dropSession
+	return s
 }
 
 // lock checks ctx, then locks the store unless it is closed. On a nil error the caller must
@@ -127,7 +192,7 @@ func (s *Store) CreateNonce(ctx context.Context, n store.Nonce, now time.Time) e
 		t.update(e, n, n.ExpiresAt)
 		return nil
 	}
-	if !t.insert(n.Value, n, n.ExpiresAt) {
+	if t.insert(n.Value, n, n.ExpiresAt) == nil {
 		return errNonceCapacity
 	}
 	return nil
@@ -210,7 +275,7 @@ func (s *Store) IncrementCounter(ctx context.Context, key string, window time.Du
 		return 1, resetAt, nil
 	}
 	resetAt := now.Round(0).Add(window)
-	if !t.insert(key, 1, resetAt) {
+	if t.insert(key, 1, resetAt) == nil {
 		return 0, time.Time{}, errCounterCapacity
 	}
 	return 1, resetAt, nil
@@ -229,11 +294,34 @@ func (s *Store) ResetCounter(ctx context.Context, key string) error {
 }
 
 // Len reports how many nonces and counters the store holds, including expired ones that it has
-// not purged yet. Neither exceeds its maximum.
+// not purged yet. Neither exceeds its maximum. [Store.Sizes] reports every kind of record.
 func (s *Store) Len() (nonces, counters int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.nonces.m), len(s.counters.m)
+}
+
+// Sizes is how many records of each kind a [Store] holds.
+type Sizes struct {
+	// Nonces, Counters, Keys and Sessions include expired records not purged yet; Sessions
+	// includes revoked ones. None exceeds its maximum.
+	Nonces, Counters, Keys, Sessions int
+	// Users is the number of users (bounded), Wallets the number of their wallets.
+	Users, Wallets int
+}
+
+// Sizes reports how many records of each kind the store holds.
+func (s *Store) Sizes() Sizes {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Sizes{
+		Nonces:   len(s.nonces.m),
+		Counters: len(s.counters.m),
+		Keys:     len(s.keys.m),
+		Sessions: len(s.sessions.m),
+		Users:    len(s.users),
+		Wallets:  len(s.wallets),
+	}
 }
 
 // Close drops every record; later calls return [ErrClosed]. Closing a closed store does nothing.
@@ -243,6 +331,10 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.nonces = table[store.Nonce]{}
 	s.counters = table[int64]{}
+	s.keys = table[store.SigningKey]{}
+	s.sessions = table[store.Session]{}
+	s.byUser, s.revoked = nil, nil
+	s.users, s.wallets = nil, nil
 	return nil
 }
 
@@ -260,6 +352,9 @@ type table[T any] struct {
 	m     map[string]*entry[T]
 	heap  []*entry[T]
 	limit int // most records held
+	// onRemove, when set, is called with each record that remove takes out, so that indexes kept
+	// beside the table follow it.
+	onRemove func(*entry[T])
 }
 
 func newTable[T any](limit int) table[T] {
@@ -286,16 +381,16 @@ func (t *table[T]) purge(now time.Time, limit int) {
 	}
 }
 
-// insert adds a record with a key that t does not hold, unless t is full.
-func (t *table[T]) insert(key string, val T, expires time.Time) bool {
+// insert adds a record with a key that t does not hold and returns it, or nil when t is full.
+func (t *table[T]) insert(key string, val T, expires time.Time) *entry[T] {
 	if len(t.m) >= t.limit {
-		return false
+		return nil
 	}
 	e := &entry[T]{key: key, expires: expires, index: len(t.heap), val: val}
 	t.m[key] = e
 	t.heap = append(t.heap, e)
 	t.up(e.index)
-	return true
+	return e
 }
 
 // update replaces the value and expiry of a record that t holds.
@@ -309,6 +404,9 @@ func (t *table[T]) update(e *entry[T], val T, expires time.Time) {
 
 // remove deletes a record that t holds.
 func (t *table[T]) remove(e *entry[T]) {
+	if t.onRemove != nil {
+		t.onRemove(e)
+	}
 	delete(t.m, e.key)
 	i, last := e.index, len(t.heap)-1
 	if i != last {

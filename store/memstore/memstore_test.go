@@ -1,11 +1,14 @@
 package memstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,7 +30,8 @@ func TestConformance(t *testing.T) {
 func TestConformanceSmallBounds(t *testing.T) {
 	// The suite holds at most 100 records of a kind per store; bounds just above must not show.
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s := memstore.New(memstore.WithMaxNonces(101), memstore.WithMaxCounters(101))
+		s := memstore.New(memstore.WithMaxNonces(101), memstore.WithMaxCounters(101),
+			memstore.WithMaxKeys(101), memstore.WithMaxSessions(101), memstore.WithMaxUsers(101))
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
@@ -213,6 +217,12 @@ func TestClosed(t *testing.T) {
 	if n, c := s.Len(); n != 0 || c != 0 {
 		t.Errorf("Len after Close = %d, %d; want 0, 0", n, c)
 	}
+	if got := s.Sizes(); got != (memstore.Sizes{}) {
+		t.Errorf("Sizes after Close = %+v, want zeros", got)
+	}
+	if err := s.CreateSession(ctx, session("closed", "u", base)); !errors.Is(err, memstore.ErrClosed) {
+		t.Errorf("CreateSession after Close = %v, want ErrClosed", err)
+	}
 }
 
 // TestModel runs random operations against a store and against a plain map that scans for
@@ -326,6 +336,358 @@ func TestModel(t *testing.T) {
 		if n, c := s.Len(); n > limit || c > limit {
 			t.Fatalf("op %d: Len = %d, %d; over the bound %d", i, n, c, limit)
 		}
+	}
+}
+
+func session(id, user string, now time.Time) store.Session {
+	return store.Session{
+		ID: id, UserID: user, Address: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", ChainID: 1,
+		AAL: "aal1", AMR: []string{"siwe"}, RefreshHash: []byte(id + "/0"),
+		CreatedAt: now, LastUsedAt: now, IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(24 * time.Hour),
+	}
+}
+
+func TestSessionCapacity(t *testing.T) {
+	ctx := t.Context()
+	s := memstore.New(memstore.WithMaxSessions(3))
+	defer s.Close()
+	short := session("short", "u1", base)
+	short.IdleExpiresAt = base.Add(time.Minute)
+	for _, v := range []store.Session{short, session("long1", "u1", base), session("long2", "u2", base)} {
+		if err := s.CreateSession(ctx, v); err != nil {
+			t.Fatalf("CreateSession(%s) = %v", v.ID, err)
+		}
+	}
+	// Full of live sessions (a revoked one is still live): refused, nothing evicted.
+	if err := s.RevokeSession(ctx, "long2", base); err != nil {
+		t.Fatal(err)
+	}
+	extra := session("extra", "u3", base.Add(time.Minute-1))
+	if err := s.CreateSession(ctx, extra); !errors.Is(err, store.ErrCapacity) {
+		t.Fatalf("CreateSession when full = %v, want ErrCapacity", err)
+	}
+	if n := s.Sizes().Sessions; n != 3 {
+		t.Errorf("Sizes().Sessions = %d, want 3", n)
+	}
+	// Held sessions keep working when the store is full.
+	if _, err := s.RotateRefresh(ctx, "long1", []byte("long1/0"), []byte("long1/1"), nil, base.Add(time.Hour), base); err != nil {
+		t.Errorf("RotateRefresh when full = %v", err)
+	}
+	// An ID already held is a conflict, whatever the fill.
+	if err := s.CreateSession(ctx, session("long1", "u1", base)); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("CreateSession of a held ID when full = %v, want ErrConflict", err)
+	}
+	// Once one has expired (at the new session's CreatedAt), it makes room.
+	extra = session("extra", "u3", short.IdleExpiresAt)
+	if err := s.CreateSession(ctx, extra); err != nil {
+		t.Fatalf("CreateSession after one expired = %v, want nil", err)
+	}
+	if n := s.Sizes().Sessions; n != 3 {
+		t.Errorf("Sizes().Sessions = %d, want 3", n)
+	}
+	// The indexes followed the purge: u1 has one session left, and nothing of short shows.
+	now := extra.CreatedAt
+	if list, err := s.ListSessions(ctx, "u1", now); err != nil || len(list) != 1 || list[0].ID != "long1" {
+		t.Errorf("ListSessions(u1) = %+v, %v; want long1 only", list, err)
+	}
+	if n, err := s.RevokeUserSessions(ctx, "u1", "", now); err != nil || n != 1 {
+		t.Errorf("RevokeUserSessions(u1) = %d, %v; want 1, nil", n, err)
+	}
+	if revs, err := s.RevokedSince(ctx, base, now); err != nil || len(revs) != 2 {
+		t.Errorf("RevokedSince = %+v, %v; want long2 and long1", revs, err)
+	}
+}
+
+func TestKeyCapacity(t *testing.T) {
+	ctx := t.Context()
+	s := memstore.New(memstore.WithMaxKeys(2))
+	defer s.Close()
+	key := func(id string, created time.Time, ttl time.Duration) store.SigningKey {
+		return store.SigningKey{ID: id, Algorithm: "HS256", Private: []byte("secret"), CreatedAt: created, NotBefore: created, ExpiresAt: created.Add(ttl)}
+	}
+	for _, k := range []store.SigningKey{key("a", base, time.Hour), key("b", base, 2*time.Hour)} {
+		if err := s.CreateKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateKey(ctx, key("c", base.Add(time.Hour-1), time.Hour)); !errors.Is(err, store.ErrCapacity) {
+		t.Fatalf("CreateKey when full = %v, want ErrCapacity", err)
+	}
+	// Without a creation time, nothing can be known to have expired.
+	noCreation := key("c", base, 2*time.Hour)
+	noCreation.CreatedAt = time.Time{}
+	if err := s.CreateKey(ctx, noCreation); !errors.Is(err, store.ErrCapacity) {
+		t.Fatalf("CreateKey without CreatedAt when full = %v, want ErrCapacity", err)
+	}
+	// Made after a's expiry, c takes its room.
+	if err := s.CreateKey(ctx, key("c", base.Add(time.Hour), time.Hour)); err != nil {
+		t.Fatalf("CreateKey after one expired = %v, want nil", err)
+	}
+	if keys, err := s.ListKeys(ctx, base.Add(2*time.Hour-1)); err != nil || len(keys) != 2 || keys[0].ID != "c" || keys[1].ID != "b" {
+		t.Errorf("ListKeys = %+v, %v; want c, b", keys, err)
+	}
+	// ListKeys drops the expired keys.
+	if keys, err := s.ListKeys(ctx, base.Add(2*time.Hour)); err != nil || len(keys) != 0 {
+		t.Errorf("ListKeys when all have expired = %+v, %v; want none", keys, err)
+	}
+	if n := s.Sizes().Keys; n != 0 {
+		t.Errorf("Sizes().Keys = %d, want 0", n)
+	}
+}
+
+func TestUserCapacity(t *testing.T) {
+	ctx := t.Context()
+	s := memstore.New(memstore.WithMaxUsers(2))
+	defer s.Close()
+	user := func(id string, addrs ...string) store.User {
+		u := store.User{ID: id, CreatedAt: base}
+		for _, a := range addrs {
+			u.Wallets = append(u.Wallets, store.Wallet{Address: a, ChainID: 1, LinkedAt: base})
+		}
+		return u
+	}
+	if err := s.CreateUser(ctx, user("a", "0xA1", "0xA2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser(ctx, user("b", "0xB1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser(ctx, user("c", "0xC1")); !errors.Is(err, store.ErrCapacity) {
+		t.Fatalf("CreateUser when full = %v, want ErrCapacity", err)
+	}
+	// A conflict is still a conflict.
+	if err := s.CreateUser(ctx, user("c", "0xa2")); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("CreateUser of a taken address when full = %v, want ErrConflict", err)
+	}
+	if _, err := s.UserByWallet(ctx, "0xc1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UserByWallet of a refused user's wallet = %v, want ErrNotFound", err)
+	}
+	if got := s.Sizes(); got.Users != 2 || got.Wallets != 3 {
+		t.Errorf("Sizes = %+v, want 2 users, 3 wallets", got)
+	}
+}
+
+// TestSessionFloodBounded creates sessions nobody refreshes, and checks that the store never holds
+// more than its bound and drops expired sessions as new ones come.
+func TestSessionFloodBounded(t *testing.T) {
+	ctx := t.Context()
+	const limit, total = 1000, 20_000
+	s := memstore.New(memstore.WithMaxSessions(limit))
+	defer s.Close()
+	for i := range total {
+		now := base.Add(time.Duration(i) * time.Second)
+		v := session(fmt.Sprint("flood", i), fmt.Sprint("user", i%7), now)
+		v.IdleExpiresAt = now.Add(500 * time.Second) // 500 live at a time
+		if err := s.CreateSession(ctx, v); err != nil {
+			t.Fatalf("CreateSession #%d = %v", i, err)
+		}
+		if n := s.Sizes().Sessions; n > 500 {
+			t.Fatalf("after %d sessions the store holds %d, 500 live", i+1, n)
+		}
+	}
+}
+
+// TestSessionModel runs random session operations against a store and against a plain map that
+// scans for ended sessions, and compares every answer: the expiry heap and the indexes by user and
+// of revoked sessions must not change what the store says.
+func TestSessionModel(t *testing.T) {
+	const limit = 8
+	rng := rand.New(rand.NewPCG(3, 4))
+	ctx := context.Background()
+	s := memstore.New(memstore.WithMaxSessions(limit))
+	defer s.Close()
+	type rec struct {
+		v    store.Session
+		hash int // the refresh hash is "id/hash"
+	}
+	model := map[string]*rec{}
+	live := func(r *rec, now time.Time) bool {
+		return r != nil && r.v.IdleExpiresAt.After(now) && r.v.ExpiresAt.After(now)
+	}
+	hashOf := func(id string, n int) []byte { return []byte(fmt.Sprint(id, "/", n)) }
+	users := []string{"u0", "u1", "u2"}
+	now := base
+	for i := range 20_000 {
+		id := fmt.Sprint("s", rng.IntN(12))
+		user := users[rng.IntN(len(users))]
+		now = now.Add(time.Duration(rng.IntN(180)) * time.Second)
+		r := model[id]
+		switch op := rng.IntN(8); op {
+		case 0, 1: // create
+			for k, r := range model {
+				if !live(r, now) {
+					delete(model, k)
+				}
+			}
+			v := store.Session{
+				ID: id, UserID: user, RefreshHash: hashOf(id, 0), CreatedAt: now,
+				IdleExpiresAt: now.Add(time.Duration(1+rng.IntN(20)) * time.Minute),
+				ExpiresAt:     now.Add(time.Duration(1+rng.IntN(60)) * time.Minute),
+			}
+			err := s.CreateSession(ctx, v)
+			switch {
+			case model[id] != nil:
+				if !errors.Is(err, store.ErrConflict) {
+					t.Fatalf("op %d: CreateSession of a live session = %v", i, err)
+				}
+			case len(model) >= limit:
+				if !errors.Is(err, store.ErrCapacity) {
+					t.Fatalf("op %d: CreateSession when full = %v", i, err)
+				}
+			default:
+				if err != nil {
+					t.Fatalf("op %d: CreateSession = %v", i, err)
+				}
+				model[id] = &rec{v: v}
+			}
+		case 2: // get
+			got, err := s.GetSession(ctx, id, now)
+			if !live(r, now) {
+				if !errors.Is(err, store.ErrNotFound) {
+					t.Fatalf("op %d: GetSession of an ended session = %v", i, err)
+				}
+				break
+			}
+			if err != nil || !got.RevokedAt.Equal(r.v.RevokedAt) || string(got.RefreshHash) != string(r.v.RefreshHash) || !got.IdleExpiresAt.Equal(r.v.IdleExpiresAt) ||
+				!slices.EqualFunc(got.RetiredRefreshHashes, r.v.RetiredRefreshHashes, bytes.Equal) {
+				t.Fatalf("op %d: GetSession = %+v, %v; want %+v", i, got, err, r.v)
+			}
+		case 3: // rotate, with the current hash or a stale one
+			n := 0
+			if r != nil {
+				n = r.hash - rng.IntN(2)
+			}
+			idle := now.Add(time.Duration(1+rng.IntN(20)) * time.Minute)
+			// The hashes before the replaced one retire, at most three, as a session package would keep.
+			var retired [][]byte
+			for k := n - 1; k >= 0 && k >= n-3; k-- {
+				retired = append(retired, hashOf(id, k))
+			}
+			_, err := s.RotateRefresh(ctx, id, hashOf(id, n), hashOf(id, n+1), retired, idle, now)
+			switch {
+			case !live(r, now) || !r.v.RevokedAt.IsZero():
+				if !errors.Is(err, store.ErrNotFound) {
+					t.Fatalf("op %d: RotateRefresh of an ended or revoked session = %v", i, err)
+				}
+			case n != r.hash:
+				if !errors.Is(err, store.ErrConflict) {
+					t.Fatalf("op %d: RotateRefresh with a stale hash = %v", i, err)
+				}
+			default:
+				if err != nil {
+					t.Fatalf("op %d: RotateRefresh = %v", i, err)
+				}
+				r.hash++
+				r.v.RefreshHash = hashOf(id, r.hash)
+				r.v.RetiredRefreshHashes = retired
+				r.v.IdleExpiresAt = idle
+			}
+		case 4: // revoke
+			if err := s.RevokeSession(ctx, id, now); err != nil {
+				t.Fatalf("op %d: RevokeSession = %v", i, err)
+			}
+			if live(r, now) && r.v.RevokedAt.IsZero() {
+				r.v.RevokedAt = now
+			}
+		case 5: // revoke a user's sessions but one
+			n, err := s.RevokeUserSessions(ctx, user, id, now)
+			want := 0
+			for k, r := range model {
+				if r.v.UserID == user && k != id && live(r, now) && r.v.RevokedAt.IsZero() {
+					r.v.RevokedAt = now
+					want++
+				}
+			}
+			if err != nil || n != want {
+				t.Fatalf("op %d: RevokeUserSessions = %d, %v; want %d", i, n, err, want)
+			}
+		case 6: // list
+			list, err := s.ListSessions(ctx, user, now)
+			var want []store.Session
+			for _, r := range model {
+				if r.v.UserID == user && live(r, now) && r.v.RevokedAt.IsZero() {
+					want = append(want, r.v)
+				}
+			}
+			slices.SortFunc(want, func(a, b store.Session) int {
+				if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+					return c
+				}
+				return strings.Compare(b.ID, a.ID)
+			})
+			if err != nil || len(list) != len(want) {
+				t.Fatalf("op %d: ListSessions = %d sessions, %v; want %d", i, len(list), err, len(want))
+			}
+			for j := range list {
+				if list[j].ID != want[j].ID {
+					t.Fatalf("op %d: ListSessions #%d = %s, want %s", i, j, list[j].ID, want[j].ID)
+				}
+			}
+		case 7: // revocations
+			since := now.Add(-time.Duration(rng.IntN(30)) * time.Minute)
+			revs, err := s.RevokedSince(ctx, since, now)
+			var want []string
+			for k, r := range model {
+				if live(r, now) && !r.v.RevokedAt.IsZero() && !r.v.RevokedAt.Before(since) {
+					want = append(want, k)
+				}
+			}
+			var got []string
+			for _, rv := range revs {
+				got = append(got, rv.SessionID)
+			}
+			slices.Sort(want)
+			slices.Sort(got)
+			if err != nil || !slices.Equal(got, want) {
+				t.Fatalf("op %d: RevokedSince = %v, %v; want %v", i, got, err, want)
+			}
+		}
+		if n := s.Sizes().Sessions; n > limit {
+			t.Fatalf("op %d: %d sessions held, over the bound %d", i, n, limit)
+		}
+	}
+}
+
+func BenchmarkCreateSession(b *testing.B) {
+	ctx := context.Background()
+	s := memstore.New()
+	defer s.Close()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		// One second apart with an idle timeout of an hour: the store stays at 3600 sessions.
+		now := base.Add(time.Duration(i) * time.Second)
+		v := session("bench"+strconv.Itoa(i), "user"+strconv.Itoa(i%1000), now)
+		i++
+		if err := s.CreateSession(ctx, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSessionRefresh(b *testing.B) {
+	ctx := context.Background()
+	s := memstore.New()
+	defer s.Close()
+	v := session("benchRefresh", "user", base)
+	if err := s.CreateSession(ctx, v); err != nil {
+		b.Fatal(err)
+	}
+	hashes := [2][]byte{v.RefreshHash, []byte("benchRefresh/1")}
+	// A list of retired hashes as a session package might keep: four SHA-256 hashes.
+	retired := make([][]byte, 4)
+	for j := range retired {
+		retired[j] = make([]byte, 32)
+		retired[j][0] = byte(j)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		now := base.Add(time.Duration(i) * time.Millisecond)
+		if _, err := s.RotateRefresh(ctx, v.ID, hashes[i%2], hashes[(i+1)%2], retired, now.Add(time.Hour), now); err != nil {
+			b.Fatal(err)
+		}
+		i++
 	}
 }
 

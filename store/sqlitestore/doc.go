@@ -20,7 +20,16 @@
 // newer program is refused with [ErrSchemaTooNew] rather than used with a schema this one does not
 // know. Times are stored as INTEGER Unix nanoseconds, so they survive to the nanosecond; that limits
 // them to the years 1678 to 2261, and a record with a time outside gets an error wrapping
-// [store.ErrInvalid]. Times come back in UTC.
+// [store.ErrInvalid] (so does a revocation or refresh whose now is outside, or zero, since the
+// session keeps it). Optional times are NULL when zero. Times come back in UTC.
+//
+// A session's AMR is a JSON array; its PrevRefreshHash is NULL before the first rotation, and an
+// empty one comes back nil. Its RetiredRefreshHashes are one TEXT column, a JSON array of the
+// hashes in lower-case hexadecimal in the order of the list ('["00ff10","ab"]'; '[]' when empty,
+// which comes back nil), so that RotateRefresh stays one statement; an empty hash in the list
+// comes back empty, not nil. A wallet's address is unique without regard to case through the
+// primary key of the wallets table, which holds the address with its ASCII letters in lower case
+// (as SQL's lower() has it); the address itself is kept as given.
 //
 // # Concurrency
 //
@@ -29,20 +38,34 @@
 // of 10 s. All writes of a [Store] go through a pool of one connection, so that they queue in the
 // process instead of contending for SQLite's write lock: "database is locked" cannot arise between
 // the goroutines of one process, only when another process holds the lock for longer than the busy
-// timeout. Reads ([Store.GetNonce]) use a separate pool of read-only connections, which WAL lets run
-// beside the writer. An in-memory database uses one connection for everything, since each
-// connection to ":memory:" would be a database of its own.
+// timeout. Reads (GetNonce, ListKeys, GetSession, ListSessions, RevokedSince, GetUser,
+// UserByWallet) use a separate pool of read-only connections, which WAL lets run beside the
+// writer. An in-memory database uses one connection for everything, since each connection to
+// ":memory:" would be a database of its own.
 //
-// Every operation is a single statement, atomic without a transaction: ConsumeNonce is a DELETE
-// ... RETURNING, AddNonceFailure an UPDATE ... RETURNING, IncrementCounter an INSERT ... ON
-// CONFLICT DO UPDATE ... RETURNING, and CreateNonce an upsert that replaces only an expired row.
+// Every operation but CreateUser is a single statement, atomic without a transaction:
+// ConsumeNonce is a DELETE ... RETURNING, AddNonceFailure an UPDATE ... RETURNING,
+// IncrementCounter an INSERT ... ON CONFLICT DO UPDATE ... RETURNING, CreateNonce, CreateKey and
+// CreateSession upserts that replace only an expired row, RevokeSession and RevokeUserSessions
+// conditional UPDATEs. RotateRefresh is the compare-and-set UPDATE ... SET refresh_hash = new,
+// retired_refresh_hashes = retired, ... WHERE id = ? AND refresh_hash = old AND revoked_at IS NULL
+// AND (live) RETURNING ...; when it changes nothing, a read of the session tells
+// [store.ErrNotFound] from [store.ErrConflict]. CreateUser inserts the user and its wallets in one
+// transaction on the writer, which takes the write lock at BEGIN (BEGIN IMMEDIATE): it cannot fail
+// half-way for a lock, and a conflict on any wallet rolls back the whole user.
+//
+// Statements are prepared per role (nonces, counters, keys, sessions, users) on the first call of
+// the role, so a store used for some roles only never prepares the rest.
 //
 // # Expiry
 //
 // Expired rows are invisible at once (every query compares with the caller's now) and deleted in
-// batches: every 256th CreateNonce deletes up to 1024 expired nonces, and every 256th counter
-// started deletes up to 1024 ended counters, so the tables stay near the size of their live rows
-// and no call does unbounded work.
+// batches: every 256th CreateNonce deletes up to 1024 expired nonces, every 256th counter started
+// deletes up to 1024 ended counters, and every 256th CreateSession up to 1024 ended sessions, so
+// the tables stay near the size of their live rows and no call does unbounded work. Keys are few
+// and made seldom: every CreateKey deletes up to 1024 expired keys. CreateKey and CreateSession
+// take no now; the new record's CreatedAt stands for it (with a zero CreatedAt they purge and
+// replace nothing). Users do not expire.
 //
 // # Errors and cancellation
 //

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -94,10 +95,17 @@ type Store struct {
 
 	createNonce, getNonce, consumeNonce, addNonceFailure, deleteNonce, purgeNonces *sql.Stmt
 	incrementCounter, resetCounter, purgeCounters                                  *sql.Stmt
+	createKey, listKeys, deleteKey, purgeKeys                                      *sql.Stmt
+	createSession, getSession, sessionState, rotateRefresh, revokeSession          *sql.Stmt
+	revokeUserSessions, listSessions, revokedSince, purgeSessions                  *sql.Stmt
+	insertUser, insertWallet, getUser, userByWallet                                *sql.Stmt
+
+	prepared [roles]prepared
 
 	closed     atomic.Bool
 	creates    atomic.Uint64 // CreateNonce calls, to pace purges
 	increments atomic.Uint64 // IncrementCounter calls that may have created a counter
+	sessions   atomic.Uint64 // CreateSession calls, to pace purges
 }
 
 var _ store.Store = (*Store)(nil)
@@ -140,26 +148,97 @@ func (s *Store) open(ctx context.Context, path string) (err error) {
 			return fmt.Errorf("sqlitestore: open %s for reading: %w", name, err)
 		}
 	}
-	prepare := func(db *sql.DB, query string) *sql.Stmt {
+	return nil
+}
+
+// A role is a group of statements, those of one role of [store.Store], that a store prepares
+// together on the first call of the role: a store used for nonces alone never prepares the rest,
+// and [Open] stays quick.
+type role int
+
+const (
+	nonceRole role = iota
+	counterRole
+	keyRole
+	sessionRole
+	userRole
+	roles
+)
+
+// prepared holds the statements of a role once prepared.
+type prepared struct {
+	mu    sync.Mutex
+	ready atomic.Bool // set, under mu, once the statements of the role are in the Store's fields
+	stmts []*sql.Stmt // to close
+}
+
+// prepare prepares the statements of role r unless done. A failure (such as a cancelled ctx)
+// leaves them to the next call.
+func (s *Store) prepare(ctx context.Context, r role) error {
+	p := &s.prepared[r]
+	if p.ready.Load() {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ready.Load() {
+		return nil
+	}
+	if s.closed.Load() {
+		return ErrClosed // closeAll may have passed this role already
+	}
+	var err error
+	prep := func(db *sql.DB, query string) *sql.Stmt {
 		if err != nil {
 			return nil
 		}
 		var st *sql.Stmt
-		st, err = db.PrepareContext(ctx, query)
+		if st, err = db.PrepareContext(ctx, query); err == nil {
+			p.stmts = append(p.stmts, st)
+		}
 		return st
 	}
-	s.createNonce = prepare(s.w, createNonceSQL)
-	s.getNonce = prepare(s.r, getNonceSQL)
-	s.consumeNonce = prepare(s.w, consumeNonceSQL)
-	s.addNonceFailure = prepare(s.w, addNonceFailureSQL)
-	s.deleteNonce = prepare(s.w, deleteNonceSQL)
-	s.purgeNonces = prepare(s.w, purgeNoncesSQL)
-	s.incrementCounter = prepare(s.w, incrementCounterSQL)
-	s.resetCounter = prepare(s.w, resetCounterSQL)
-	s.purgeCounters = prepare(s.w, purgeCountersSQL)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: prepare statements: %w", err)
+	switch r {
+	case nonceRole:
+		s.createNonce = prep(s.w, createNonceSQL)
+		s.getNonce = prep(s.r, getNonceSQL)
+		s.consumeNonce = prep(s.w, consumeNonceSQL)
+		s.addNonceFailure = prep(s.w, addNonceFailureSQL)
+		s.deleteNonce = prep(s.w, deleteNonceSQL)
+		s.purgeNonces = prep(s.w, purgeNoncesSQL)
+	case counterRole:
+		s.incrementCounter = prep(s.w, incrementCounterSQL)
+		s.resetCounter = prep(s.w, resetCounterSQL)
+		s.purgeCounters = prep(s.w, purgeCountersSQL)
+	case keyRole:
+		s.createKey = prep(s.w, createKeySQL)
+		s.listKeys = prep(s.r, listKeysSQL)
+		s.deleteKey = prep(s.w, deleteKeySQL)
+		s.purgeKeys = prep(s.w, purgeKeysSQL)
+	case sessionRole:
+		s.createSession = prep(s.w, createSessionSQL)
+		s.getSession = prep(s.r, getSessionSQL)
+		s.sessionState = prep(s.r, sessionStateSQL)
+		s.rotateRefresh = prep(s.w, rotateRefreshSQL)
+		s.revokeSession = prep(s.w, revokeSessionSQL)
+		s.revokeUserSessions = prep(s.w, revokeUserSessionsSQL)
+		s.listSessions = prep(s.r, listSessionsSQL)
+		s.revokedSince = prep(s.r, revokedSinceSQL)
+		s.purgeSessions = prep(s.w, purgeSessionsSQL)
+	case userRole:
+		s.insertUser = prep(s.w, insertUserSQL)
+		s.insertWallet = prep(s.w, insertWalletSQL)
+		s.getUser = prep(s.r, getUserSQL)
+		s.userByWallet = prep(s.r, userByWalletSQL)
 	}
+	if err != nil {
+		for _, st := range p.stmts {
+			st.Close()
+		}
+		p.stmts = nil
+		return s.fail(ctx, "prepare statements", err)
+	}
+	p.ready.Store(true)
 	return nil
 }
 
@@ -280,15 +359,16 @@ func apply(ctx context.Context, db *sql.DB, m migration) error {
 	return tx.Commit()
 }
 
-// begin reports whether a call may start: the store is open and ctx is not done.
-func (s *Store) begin(ctx context.Context) error {
+// begin reports whether a call of role r may start: the store is open, ctx is not done, and the
+// statements of the role are prepared.
+func (s *Store) begin(ctx context.Context, r role) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("sqlitestore: %w", err)
 	}
-	return nil
+	return s.prepare(ctx, r)
 }
 
 // fail wraps an error of the database in operation op. When ctx is done, the error also wraps
@@ -351,7 +431,7 @@ func (s *Store) CreateNonce(ctx context.Context, n store.Nonce, now time.Time) e
 		}
 		issued.Valid = true
 	}
-	if err := s.begin(ctx); err != nil {
+	if err := s.begin(ctx, nonceRole); err != nil {
 		return err
 	}
 	nowNs := nowNanos(now)
@@ -394,7 +474,7 @@ func scanNonce(row *sql.Row, value string) (store.Nonce, error) {
 
 // GetNonce implements [store.NonceStore.GetNonce].
 func (s *Store) GetNonce(ctx context.Context, value string, now time.Time) (store.Nonce, error) {
-	if err := s.begin(ctx); err != nil {
+	if err := s.begin(ctx, nonceRole); err != nil {
 		return store.Nonce{}, err
 	}
 	n, err := scanNonce(s.getNonce.QueryRowContext(ctx, value, nowNanos(now)), value)
@@ -409,7 +489,7 @@ func (s *Store) GetNonce(ctx context.Context, value string, now time.Time) (stor
 
 // ConsumeNonce implements [store.NonceStore.ConsumeNonce].
 func (s *Store) ConsumeNonce(ctx context.Context, value string, now time.Time) (store.Nonce, error) {
-	if err := s.begin(ctx); err != nil {
+	if err := s.begin(ctx, nonceRole); err != nil {
 		return store.Nonce{}, err
 	}
 	n, err := scanNonce(s.consumeNonce.QueryRowContext(ctx, value, nowNanos(now)), value)
@@ -424,7 +504,7 @@ func (s *Store) ConsumeNonce(ctx context.Context, value string, now time.Time) (
 
 // AddNonceFailure implements [store.NonceStore.AddNonceFailure].
 func (s *Store) AddNonceFailure(ctx context.Context, value string, now time.Time) (int, error) {
-	if err := s.begin(ctx); err != nil {
+	if err := s.begin(ctx, nonceRole); err != nil {
 		return 0, err
 	}
 	var failures int64
@@ -440,7 +520,7 @@ func (s *Store) AddNonceFailure(ctx context.Context, value string, now time.Time
 
 // DeleteNonce implements [store.NonceStore.DeleteNonce].
 func (s *Store) DeleteNonce(ctx context.Context, value string) error {
-	if err := s.begin(ctx); err != nil {
+	if err := s.begin(ctx, nonceRole); err != nil {
 		return err
 	}
 	if _, err := s.deleteNonce.ExecContext(ctx, value); err != nil {
@@ -463,7 +543,7 @@ func (s *Store) IncrementCounter(ctx context.Context, key string, window time.Du
 	if !ok || resetNs < nowNs {
 		return 0, time.Time{}, fmt.Errorf("sqlitestore: counter window end %v out of range: %w", now.Add(window), store.ErrInvalid)
 	}
-	if err := s.begin(ctx); err != nil {
+	if err := s.begin(ctx, counterRole); err != nil {
 		return 0, time.Time{}, err
 	}
 	var count, resetAt int64
@@ -479,7 +559,7 @@ func (s *Store) IncrementCounter(ctx context.Context, key string, window time.Du
 
 // ResetCounter implements [store.CounterStore.ResetCounter].
 func (s *Store) ResetCounter(ctx context.Context, key string) error {
-	if err := s.begin(ctx); err != nil {
+	if err := s.begin(ctx, counterRole); err != nil {
 		return err
 	}
 	if _, err := s.resetCounter.ExecContext(ctx, key); err != nil {
@@ -498,13 +578,14 @@ func (s *Store) Close() error {
 
 func (s *Store) closeAll() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{
-		s.createNonce, s.getNonce, s.consumeNonce, s.addNonceFailure, s.deleteNonce, s.purgeNonces,
-		s.incrementCounter, s.resetCounter, s.purgeCounters,
-	} {
-		if st != nil {
+	for i := range s.prepared {
+		p := &s.prepared[i]
+		p.mu.Lock()
+		for _, st := range p.stmts {
 			errs = append(errs, st.Close())
 		}
+		p.stmts = nil
+		p.mu.Unlock()
 	}
 	if s.r != nil && s.r != s.w {
 		errs = append(errs, s.r.Close())

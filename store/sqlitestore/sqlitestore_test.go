@@ -1,6 +1,7 @@
 package sqlitestore_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -29,13 +30,35 @@ func open(t testing.TB, path string) *sqlitestore.Store {
 	return s
 }
 
+// The two runs of the suite are the bulk of the package's tests: they run beside each other.
+
 func TestConformanceFile(t *testing.T) {
+	t.Parallel()
+	// Each subtest opens a copy of one migrated database: migrating a new file for each would
+	// double the time the suite takes under the race detector. (TestReopen and
+	// TestMigrateFromVersion1 migrate files; TestConformanceMemory migrates for every subtest.)
+	template := filepath.Join(t.TempDir(), "template.db")
+	if err := open(t, template).Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(template + "-wal"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the template's WAL was not checkpointed and removed on Close: %v", err)
+	}
 	storetest.Run(t, func(t *testing.T) store.Store {
-		return open(t, filepath.Join(t.TempDir(), "walletauth.db"))
+		path := filepath.Join(t.TempDir(), "walletauth.db")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return open(t, path)
 	})
 }
 
 func TestConformanceMemory(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) store.Store {
 		return open(t, sqlitestore.Memory)
 	})
@@ -97,8 +120,10 @@ func TestReopen(t *testing.T) {
 		t.Fatalf("Close = %v", err)
 	}
 	first := migrationRows(t, path)
-	if len(first) != 1 || first[0].version != 1 || first[0].name != "0001_init" {
-		t.Fatalf("schema_migrations = %+v, want version 1, 0001_init", first)
+	if len(first) != 3 || first[0].version != 1 || first[0].name != "0001_init" ||
+		first[1].version != 2 || first[1].name != "0002_keys_sessions_users" ||
+		first[2].version != 3 || first[2].name != "0003_retired_refresh_hashes" {
+		t.Fatalf("schema_migrations = %+v, want versions 1, 0001_init, 2, 0002_keys_sessions_users and 3, 0003_retired_refresh_hashes", first)
 	}
 
 	for range 2 {
@@ -119,6 +144,89 @@ func TestReopen(t *testing.T) {
 	var mode string
 	if err := inspect(t, path).QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+}
+
+// TestMigrateFromVersion1 opens a database that a program knowing only the first migration made,
+// with a nonce in it: the later migrations are applied, and the nonce kept.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "walletauth.db")
+	init, err := os.ReadFile(filepath.Join("migrations", "0001_init.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := inspect(t, path)
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`,
+		string(init),
+		`INSERT INTO schema_migrations VALUES (1, '0001_init', 1)`,
+		`INSERT INTO nonces VALUES ('fromV1nonce', '', 1, NULL, 9000000000000000000, 0)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s := open(t, path)
+	if _, err := s.GetNonce(ctx, "fromV1nonce", base); err != nil {
+		t.Errorf("GetNonce of a nonce from version 1 = %v", err)
+	}
+	rows := migrationRows(t, path)
+	if len(rows) != 3 || rows[0].appliedAt != 1 || rows[1].version != 2 || rows[2].version != 3 {
+		t.Errorf("schema_migrations = %+v, want version 1 as it was and versions 2 and 3", rows)
+	}
+	v := session("migrated", "user", base)
+	if err := s.CreateSession(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RotateRefresh(ctx, v.ID, v.RefreshHash, []byte("new"), [][]byte{[]byte("old")}, base.Add(time.Hour), base); err != nil {
+		t.Errorf("RotateRefresh after the migration = %v", err)
+	}
+}
+
+// TestMigrateFromVersion2 opens a database that a program knowing the first two migrations made,
+// with a rotated session in it: migration 3 gives the session an empty list of retired hashes, and
+// the session rotates on.
+func TestMigrateFromVersion2(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "walletauth.db")
+	db := inspect(t, path)
+	if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`); err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"0001_init", "0002_keys_sessions_users"} {
+		text, err := os.ReadFile(filepath.Join("migrations", name+".sql"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(string(text)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`INSERT INTO schema_migrations VALUES (?1, ?2, 1)`, i+1, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`INSERT INTO sessions (id, user_id, address, chain_id, aal, amr, refresh_hash, prev_refresh_hash,
+	rotated_at, created_at, last_used_at, idle_expires_at, expires_at, revoked_at, user_agent, ip)
+VALUES ('fromV2', 'user', '', 1, 'aal1', '["siwe"]', X'0102', X'01', ?1, ?1, ?1, ?2, ?2, NULL, '', '')`,
+		base.UnixNano(), base.Add(time.Hour).UnixNano()); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s := open(t, path)
+	rows := migrationRows(t, path)
+	if len(rows) != 3 || rows[1].appliedAt != 1 || rows[2].version != 3 || rows[2].name != "0003_retired_refresh_hashes" {
+		t.Errorf("schema_migrations = %+v, want versions 1 and 2 as they were and version 3", rows)
+	}
+	v, err := s.GetSession(ctx, "fromV2", base)
+	if err != nil || string(v.RefreshHash) != "\x01\x02" || string(v.PrevRefreshHash) != "\x01" || v.RetiredRefreshHashes != nil {
+		t.Fatalf("GetSession of a session from version 2 = %+v, %v; want it with no retired hashes", v, err)
+	}
+	retired := [][]byte{v.PrevRefreshHash}
+	v, err = s.RotateRefresh(ctx, v.ID, v.RefreshHash, []byte{3}, retired, base.Add(time.Hour), base)
+	if err != nil || len(v.RetiredRefreshHashes) != 1 || string(v.RetiredRefreshHashes[0]) != "\x01" {
+		t.Errorf("RotateRefresh after the migration = %+v, %v; want retired hashes [01]", v, err)
 	}
 }
 
@@ -222,6 +330,12 @@ func TestClosed(t *testing.T) {
 	if _, _, err := s.IncrementCounter(t.Context(), "k", time.Minute, base); !errors.Is(err, sqlitestore.ErrClosed) {
 		t.Errorf("IncrementCounter after Close = %v, want ErrClosed", err)
 	}
+	if _, err := s.RotateRefresh(t.Context(), "s", []byte("a"), []byte("b"), [][]byte{[]byte("c")}, base.Add(time.Hour), base); !errors.Is(err, sqlitestore.ErrClosed) {
+		t.Errorf("RotateRefresh after Close = %v, want ErrClosed", err)
+	}
+	if err := s.CreateUser(t.Context(), store.User{ID: "u", Wallets: []store.Wallet{{Address: "0x1"}}}); !errors.Is(err, sqlitestore.ErrClosed) {
+		t.Errorf("CreateUser after Close = %v, want ErrClosed", err)
+	}
 }
 
 func TestOutOfRangeTimes(t *testing.T) {
@@ -250,6 +364,138 @@ func TestOutOfRangeTimes(t *testing.T) {
 	}
 	if _, err := s.GetNonce(ctx, n.Value, long); err != nil {
 		t.Errorf("GetNonce at a now before 1678 = %v, want nil", err)
+	}
+}
+
+func session(id, user string, now time.Time) store.Session {
+	return store.Session{
+		ID: id, UserID: user, Address: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", ChainID: 1,
+		AAL: "aal1", AMR: []string{"siwe"}, RefreshHash: []byte(id + "/0"),
+		CreatedAt: now, LastUsedAt: now, IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(24 * time.Hour),
+	}
+}
+
+// TestStoredForm checks how records sit in the database, for other programs that read it.
+func TestStoredForm(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "walletauth.db")
+	s := open(t, path)
+	v := session("stored", "user", base)
+	v.AMR = []string{"siwe", "totp"}
+	if err := s.CreateSession(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	u := store.User{ID: "user", Wallets: []store.Wallet{{Address: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", ChainID: 1}}}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	db := inspect(t, path)
+	var amr string
+	var prev []byte
+	var revoked sql.NullInt64
+	if err := db.QueryRow(`SELECT amr, prev_refresh_hash, revoked_at FROM sessions WHERE id = 'stored'`).Scan(&amr, &prev, &revoked); err != nil {
+		t.Fatal(err)
+	}
+	if amr != `["siwe","totp"]` || prev != nil || revoked.Valid {
+		t.Errorf("stored amr, prev_refresh_hash, revoked_at = %q, %x, %v; want a JSON array, NULL, NULL", amr, prev, revoked)
+	}
+	// Retired refresh hashes: a JSON array of lower-case hexadecimal strings, which SQL reads back.
+	retiredText := func() string {
+		t.Helper()
+		var text string
+		if err := db.QueryRow(`SELECT retired_refresh_hashes FROM sessions WHERE id = 'stored'`).Scan(&text); err != nil {
+			t.Fatal(err)
+		}
+		return text
+	}
+	if text := retiredText(); text != `[]` {
+		t.Errorf("stored retired_refresh_hashes of a new session = %q, want []", text)
+	}
+	retired := [][]byte{{0x00, 0xff, 0x10}, {0xab}, {}, []byte(`"\`)}
+	if _, err := s.RotateRefresh(ctx, v.ID, v.RefreshHash, []byte("stored/1"), retired, base.Add(time.Hour), base); err != nil {
+		t.Fatal(err)
+	}
+	if text := retiredText(); text != `["00ff10","ab","","225c"]` {
+		t.Errorf("stored retired_refresh_hashes = %q, want [\"00ff10\",\"ab\",\"\",\"225c\"]", text)
+	}
+	rows, err := db.Query(`SELECT unhex(value) FROM sessions, json_each(sessions.retired_refresh_hashes)
+WHERE sessions.id = 'stored' ORDER BY key`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var read [][]byte
+	for rows.Next() {
+		var h []byte
+		if err := rows.Scan(&h); err != nil {
+			t.Fatal(err)
+		}
+		read = append(read, h)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	if !slices.EqualFunc(read, retired, bytes.Equal) {
+		t.Errorf("retired hashes read with json_each and unhex = %x, want %x", read, retired)
+	}
+	var key string
+	if err := db.QueryRow(`SELECT address_key FROM wallets WHERE user_id = 'user'`).Scan(&key); err != nil {
+		t.Fatal(err)
+	}
+	if key != "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed" {
+		t.Errorf("address_key = %q, want the address in lower case", key)
+	}
+	// The schema holds: foreign keys are on, and no row breaks one.
+	var fk int
+	if err := db.QueryRow(`SELECT count(*) FROM pragma_foreign_key_check`).Scan(&fk); err != nil || fk != 0 {
+		t.Errorf("foreign key violations = %d, %v; want 0", fk, err)
+	}
+}
+
+// TestCorruptRetiredHashes checks that a session whose retired hashes another program spoiled is
+// an error, not a session with none.
+func TestCorruptRetiredHashes(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "walletauth.db")
+	s := open(t, path)
+	v := session("corrupt", "user", base)
+	if err := s.CreateSession(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{`not json`, `["zz"]`, `["abc"]`, `[1]`, `{}`} {
+		if _, err := inspect(t, path).Exec(`UPDATE sessions SET retired_refresh_hashes = ?1 WHERE id = 'corrupt'`, text); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.GetSession(ctx, v.ID, base); err == nil || errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetSession with retired_refresh_hashes %q = %+v, %v; want an error other than ErrNotFound", text, got, err)
+		}
+	}
+}
+
+func TestOutOfRangeSessionTimes(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, sqlitestore.Memory)
+	far := time.Date(2300, time.January, 1, 0, 0, 0, 0, time.UTC)
+	v := session("inRange", "user", base)
+	if err := s.CreateSession(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	// A caller's now out of range compares correctly where it is not stored.
+	if _, err := s.GetSession(ctx, v.ID, far); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetSession at a now after 2262 = %v, want ErrNotFound", err)
+	}
+	if list, err := s.ListSessions(ctx, v.UserID, time.Time{}); err != nil || len(list) != 1 {
+		t.Errorf("ListSessions at the zero time = %d sessions, %v; want 1", len(list), err)
+	}
+	// Where it would be stored, it is invalid.
+	if _, err := s.RotateRefresh(ctx, v.ID, v.RefreshHash, []byte("new"), nil, base.Add(time.Hour), far); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("RotateRefresh at a now after 2262 = %v, want ErrInvalid", err)
+	}
+	if err := s.RevokeSession(ctx, v.ID, far); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("RevokeSession at a now after 2262 = %v, want ErrInvalid", err)
+	}
+	if got, err := s.GetSession(ctx, v.ID, base); err != nil || !got.RevokedAt.IsZero() || string(got.RefreshHash) != string(v.RefreshHash) {
+		t.Errorf("GetSession = %+v, %v; want it unchanged", got, err)
 	}
 }
 
@@ -295,6 +541,50 @@ func TestPurge(t *testing.T) {
 	}
 }
 
+func TestPurgeSessionsAndKeys(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "walletauth.db")
+	s := open(t, path)
+	// 300 sessions that end by base+1h (some idle, some absolute, some revoked), then 212 more
+	// created at base+2h: the purge at the 512th creation deletes the ended ones.
+	for i := range 300 {
+		v := session(fmt.Sprintf("old%06d", i), fmt.Sprint("user", i%10), base)
+		if i%2 == 0 {
+			v.IdleExpiresAt, v.ExpiresAt = base.Add(2*time.Hour), base.Add(time.Hour)
+		}
+		if i%3 == 0 {
+			v.RevokedAt = base
+		}
+		if err := s.CreateSession(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := base.Add(2 * time.Hour)
+	for i := range 212 {
+		if err := s.CreateSession(ctx, session(fmt.Sprintf("new%06d", i), "user", now)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := count(t, path, "sessions"); n != 212 {
+		t.Errorf("%d sessions in the table, want the 212 live ones", n)
+	}
+	// Every key creation purges keys expired at its CreatedAt.
+	key := func(id string, created time.Time) store.SigningKey {
+		return store.SigningKey{ID: id, Algorithm: "EdDSA", Private: []byte("{}"), CreatedAt: created, NotBefore: created, ExpiresAt: created.Add(time.Hour)}
+	}
+	for i := range 5 {
+		if err := s.CreateKey(ctx, key(fmt.Sprint("k", i), base)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateKey(ctx, key("later", base.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, path, "signing_keys"); n != 1 {
+		t.Errorf("%d keys in the table, want the live one", n)
+	}
+}
+
 // TestTwoStoresOneFile has two stores (as two processes would) write to one file at once: the
 // busy timeout makes them wait for each other, and no update is lost.
 func TestTwoStoresOneFile(t *testing.T) {
@@ -323,6 +613,50 @@ func TestTwoStoresOneFile(t *testing.T) {
 	for i, c := range counts {
 		if c != int64(i+1) {
 			t.Fatalf("counts %v, want each of 1..%d once", counts, 2*perStore)
+		}
+	}
+}
+
+// TestTwoStoresOneFileSessions has two stores (as two processes would) refresh one session and
+// create users claiming one address at once, through transactions and single statements alike:
+// nothing fails for a lock, one refresh and one user win.
+func TestTwoStoresOneFileSessions(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "walletauth.db")
+	stores := []*sqlitestore.Store{open(t, path), open(t, path)}
+	v := session("shared", "user", base)
+	if err := stores[0].CreateSession(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	errs := make([]error, 2*n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			retired := [][]byte{[]byte(fmt.Sprint("retired", i)), []byte("older")}
+			_, errs[i] = stores[i%2].RotateRefresh(ctx, v.ID, v.RefreshHash, []byte(fmt.Sprint("new", i)), retired, base.Add(time.Hour), base)
+		})
+		wg.Go(func() {
+			u := store.User{ID: fmt.Sprint("user", i), Wallets: []store.Wallet{
+				{Address: fmt.Sprintf("0x%040x", i+1)},
+				{Address: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"},
+			}}
+			errs[n+i] = stores[i%2].CreateUser(ctx, u)
+		})
+	}
+	wg.Wait()
+	for half, errs := range [][]error{errs[:n], errs[n:]} {
+		wins := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, store.ErrConflict):
+				t.Errorf("call %d of kind %d = %v, want nil or ErrConflict", i, half, err)
+			}
+		}
+		if wins != 1 {
+			t.Errorf("%d calls of kind %d succeeded, want 1", wins, half)
 		}
 	}
 }
@@ -381,6 +715,63 @@ func BenchmarkIncrementCounter(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func benchmarkCreateSession(b *testing.B, path string) {
+	ctx := context.Background()
+	s := open(b, path)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		// One second apart with an idle timeout of an hour: the table stays near 3600 sessions.
+		now := base.Add(time.Duration(i) * time.Second)
+		v := session(fmt.Sprint("bench", i), fmt.Sprint("user", i%1000), now)
+		i++
+		if err := s.CreateSession(ctx, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCreateSession(b *testing.B) {
+	benchmarkCreateSession(b, filepath.Join(b.TempDir(), "bench.db"))
+}
+
+func BenchmarkCreateSessionMemory(b *testing.B) {
+	benchmarkCreateSession(b, sqlitestore.Memory)
+}
+
+func benchmarkSessionRefresh(b *testing.B, path string) {
+	ctx := context.Background()
+	s := open(b, path)
+	v := session("benchRefresh", "user", base)
+	if err := s.CreateSession(ctx, v); err != nil {
+		b.Fatal(err)
+	}
+	hashes := [2][]byte{v.RefreshHash, []byte("benchRefresh/1")}
+	// A list of retired hashes as a session package might keep: four SHA-256 hashes.
+	retired := make([][]byte, 4)
+	for j := range retired {
+		retired[j] = make([]byte, 32)
+		retired[j][0] = byte(j)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		now := base.Add(time.Duration(i) * time.Millisecond)
+		if _, err := s.RotateRefresh(ctx, v.ID, hashes[i%2], hashes[(i+1)%2], retired, now.Add(time.Hour), now); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+func BenchmarkSessionRefresh(b *testing.B) {
+	benchmarkSessionRefresh(b, filepath.Join(b.TempDir(), "bench.db"))
+}
+
+func BenchmarkSessionRefreshMemory(b *testing.B) {
+	benchmarkSessionRefresh(b, sqlitestore.Memory)
 }
 
 func ExampleOpen() {

@@ -25,10 +25,48 @@
 // keep; that a record whose expiry is at or before now behaves exactly as an absent one;
 // single-use consumption; failure counting; idempotent deletion. For counters: fixed windows that
 // start at the first increment and restart at their end, independent keys, idempotent resets and
-// the rejection of non-positive windows. For both: that a call with a cancelled context returns an
-// error wrapping [context.Canceled] and changes nothing; that concurrent consumption has exactly
-// one winner and concurrent increments lose no update and hand out every count once; and that calls
-// after Close fail.
+// the rejection of non-positive windows.
+//
+// For signing keys: round trips of every field (Private as arbitrary bytes); ListKeys's order
+// (newest NotBefore first, ties by the greater ID) and its cut at ExpiresAt; conflicts;
+// [store.ErrInvalid] for an empty or malformed ID (not 1 to 64 ASCII letters, digits, '-' and
+// '_'), an Algorithm other than EdDSA, ES256 and HS256, an empty Private, a zero ExpiresAt;
+// idempotent deletion. For sessions: round trips of every field, RetiredRefreshHashes included
+// (lists of several hashes of different lengths, empty hashes among them, and a long list, through
+// CreateSession and through RotateRefresh, which sets the list it is given, and changes nothing
+// when it fails); the end of a session at the earlier of its expiries; RotateRefresh as a
+// compare-and-set (the fields it sets, a wrong or replaced hash giving [store.ErrConflict], a
+// revoked, expired or absent session [store.ErrNotFound], whatever the hash); revocation that
+// keeps the session visible and never moves RevokedAt; RevokeUserSessions with and without an
+// exception, its count, and other users left alone; ListSessions (live, unrevoked, newest first);
+// RevokedSince (inclusive of since, in order of RevokedAt, without expired sessions). For users:
+// round trips with wallets in the order given; address uniqueness and lookup without regard to
+// case; that a CreateUser that conflicts stores nothing, not even its other wallets.
+//
+// For all: that a call with a cancelled context returns an error wrapping [context.Canceled] and
+// changes nothing; that concurrent calls keep their promises (one consumer of a nonce, no lost
+// increment, one winner of 50 refreshes with one hash, whose retired hashes are the ones kept, and
+// of 50 users claiming one address, a refresh racing a revocation never winning after it); that
+// stores copy the slices they take and give (a session's list of retired hashes and each hash in
+// it); and that calls after Close fail.
+//
+// # Readings of the contract
+//
+// Where package store leaves room, the suite takes the reading that is safest for an
+// authentication library, and checks it:
+//
+//   - nil and empty slices are equal (AMR, PrevRefreshHash, RetiredRefreshHashes and each hash in
+//     it): a store may give back either.
+//   - Times of keys, sessions and users outside the range of Unix nanoseconds are
+//     [store.ErrInvalid], as the package documentation says; so is a revocation or refresh at the
+//     zero time (or an empty new hash, or a zero idle expiry), which would leave a session looking
+//     unrevoked, or expired at once. A store must not report success for them.
+//   - An address listed twice in one new user (in any case) is [store.ErrInvalid], and so is an
+//     empty address.
+//   - CreateKey and CreateSession take no now, so the suite accepts both answers to re-creating an
+//     ID whose record has expired: [store.ErrConflict], or success that keeps the new record whole.
+//     A record that is live at the new one's CreatedAt, or any held record when CreatedAt is zero,
+//     must conflict.
 //
 // The suite never sleeps and never reads the clock: every call gets a "now" derived from a fixed
 // time in 2030, which the stores must treat as the only truth. It runs in well under a second per

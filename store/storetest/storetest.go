@@ -38,6 +38,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}{
 		{"Nonce", nonceTests},
 		{"Counter", counterTests},
+		{"Key", keyTests},
+		{"Session", sessionTests},
+		{"User", userTests},
 		{"Cancelled", cancelledTests},
 		{"Concurrent", concurrentTests},
 		{"Close", closeTests},
@@ -89,6 +92,19 @@ var cancelledTests = []test{
 	{"DeleteNonce", testCancelledDeleteNonce},
 	{"IncrementCounter", testCancelledIncrementCounter},
 	{"ResetCounter", testCancelledResetCounter},
+	{"CreateKey", testCancelledCreateKey},
+	{"ListKeys", testCancelledListKeys},
+	{"DeleteKey", testCancelledDeleteKey},
+	{"CreateSession", testCancelledCreateSession},
+	{"GetSession", testCancelledGetSession},
+	{"RotateRefresh", testCancelledRotateRefresh},
+	{"RevokeSession", testCancelledRevokeSession},
+	{"RevokeUserSessions", testCancelledRevokeUserSessions},
+	{"ListSessions", testCancelledListSessions},
+	{"RevokedSince", testCancelledRevokedSince},
+	{"CreateUser", testCancelledCreateUser},
+	{"GetUser", testCancelledGetUser},
+	{"UserByWallet", testCancelledUserByWallet},
 }
 
 var concurrentTests = []test{
@@ -97,6 +113,10 @@ var concurrentTests = []test{
 	{"CreateDistinct", testConcurrentCreateDistinct},
 	{"CreateSameValue", testConcurrentCreateSame},
 	{"IncrementCounter", testConcurrentIncrement},
+	{"RotateRefreshOneWinner", testConcurrentRotate},
+	{"RotateRevoke", testConcurrentRotateRevoke},
+	{"CreateSessionSameID", testConcurrentCreateSession},
+	{"CreateUserSameAddress", testConcurrentCreateUser},
 }
 
 var closeTests = []test{
@@ -684,6 +704,9 @@ func testConcurrentIncrement(t *testing.T, s store.Store) {
 func testCloseCallsFail(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	create(t, s, newNonce("beforeClose"), base)
+	createKey(t, s, newKey("beforeClose", base))
+	createSession(t, s, newSession("beforeClose", "user"))
+	createUser(t, s, newUser("beforeClose", address))
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close = %v, want nil", err)
 	}
@@ -707,4 +730,327 @@ func testCloseCallsFail(t *testing.T, s store.Store) {
 	_, _, err = s.IncrementCounter(ctx, "k", time.Minute, base)
 	closed("IncrementCounter", err)
 	closed("ResetCounter", s.ResetCounter(ctx, "k"))
+
+	closed("CreateKey", s.CreateKey(ctx, newKey("afterClose", base)))
+	_, err = s.ListKeys(ctx, base)
+	closed("ListKeys", err)
+	closed("DeleteKey", s.DeleteKey(ctx, "beforeClose"))
+
+	v := newSession("beforeClose", "user")
+	closed("CreateSession", s.CreateSession(ctx, newSession("afterClose", "user")))
+	_, err = s.GetSession(ctx, v.ID, base)
+	closed("GetSession", err)
+	_, err = s.RotateRefresh(ctx, v.ID, v.RefreshHash, hash("new"), retiredHashes(v.ID, 1), base.Add(idleTTL), base)
+	closed("RotateRefresh", err)
+	closed("RevokeSession", s.RevokeSession(ctx, v.ID, base))
+	_, err = s.RevokeUserSessions(ctx, v.UserID, "", base)
+	closed("RevokeUserSessions", err)
+	_, err = s.ListSessions(ctx, v.UserID, base)
+	closed("ListSessions", err)
+	_, err = s.RevokedSince(ctx, base, base)
+	closed("RevokedSince", err)
+
+	closed("CreateUser", s.CreateUser(ctx, newUser("afterClose", address2)))
+	_, err = s.GetUser(ctx, "beforeClose")
+	closed("GetUser", err)
+	_, err = s.UserByWallet(ctx, address)
+	closed("UserByWallet", err)
+}
+
+func testCancelledCreateKey(t *testing.T, s store.Store) {
+	k := newKey("cancelled", base)
+	wantCanceled(t, "CreateKey", s.CreateKey(cancelled(t), k))
+	if keys := listKeys(t, s, base); len(keys) != 0 {
+		t.Errorf("ListKeys after a cancelled CreateKey = %q, want none", keyIDs(keys))
+	}
+	createKey(t, s, k)
+}
+
+func testCancelledListKeys(t *testing.T, s store.Store) {
+	k := newKey("cancelled", base)
+	createKey(t, s, k)
+	_, err := s.ListKeys(cancelled(t), base)
+	wantCanceled(t, "ListKeys", err)
+	wantKeys(t, "ListKeys", listKeys(t, s, base), []store.SigningKey{k})
+}
+
+func testCancelledDeleteKey(t *testing.T, s store.Store) {
+	k := newKey("cancelled", base)
+	createKey(t, s, k)
+	wantCanceled(t, "DeleteKey", s.DeleteKey(cancelled(t), k.ID))
+	wantKeys(t, "ListKeys", listKeys(t, s, base), []store.SigningKey{k})
+}
+
+func testCancelledCreateSession(t *testing.T, s store.Store) {
+	v := newSession("cancelled", "user")
+	wantCanceled(t, "CreateSession", s.CreateSession(cancelled(t), v))
+	wantNoSession(t, s, v.ID, base)
+	if list := listSessions(t, s, v.UserID, base); len(list) != 0 {
+		t.Errorf("ListSessions after a cancelled CreateSession = %q, want none", sessionIDs(list))
+	}
+	createSession(t, s, v)
+}
+
+func testCancelledGetSession(t *testing.T, s store.Store) {
+	v := newSession("cancelled", "user")
+	createSession(t, s, v)
+	_, err := s.GetSession(cancelled(t), v.ID, base)
+	wantCanceled(t, "GetSession", err)
+	_, err = s.GetSession(cancelled(t), "absent", base)
+	wantCanceled(t, "GetSession(absent)", err)
+	wantSession(t, "GetSession", getSession(t, s, v.ID, base), v)
+}
+
+func testCancelledRotateRefresh(t *testing.T, s store.Store) {
+	v := newSession("cancelled", "user")
+	v.RetiredRefreshHashes = retiredHashes(v.ID, 2)
+	createSession(t, s, v)
+	now := base.Add(time.Minute)
+	_, err := s.RotateRefresh(cancelled(t), v.ID, v.RefreshHash, hash("new"), retiredHashes("lost", 3), now.Add(idleTTL), now)
+	wantCanceled(t, "RotateRefresh", err)
+	_, err = s.RotateRefresh(cancelled(t), v.ID, hash("wrong"), hash("new"), retiredHashes("lost", 3), now.Add(idleTTL), now)
+	wantCanceled(t, "RotateRefresh with a wrong hash", err)
+	wantSession(t, "GetSession", getSession(t, s, v.ID, now), v)
+	// The old hash still rotates.
+	rotate(t, s, v.ID, v.RefreshHash, hash("new"), nil, now.Add(idleTTL), now)
+}
+
+func testCancelledRevokeSession(t *testing.T, s store.Store) {
+	v := newSession("cancelled", "user")
+	createSession(t, s, v)
+	wantCanceled(t, "RevokeSession", s.RevokeSession(cancelled(t), v.ID, base))
+	wantSession(t, "GetSession", getSession(t, s, v.ID, base), v)
+	wantRevocations(t, "RevokedSince", revokedSince(t, s, base, base), nil)
+}
+
+func testCancelledRevokeUserSessions(t *testing.T, s store.Store) {
+	v := newSession("cancelled", "user")
+	createSession(t, s, v)
+	n, err := s.RevokeUserSessions(cancelled(t), v.UserID, "", base)
+	wantCanceled(t, "RevokeUserSessions", err)
+	if n != 0 {
+		t.Errorf("RevokeUserSessions with a cancelled context = %d, want 0", n)
+	}
+	wantSessions(t, "ListSessions", listSessions(t, s, v.UserID, base), []store.Session{v})
+}
+
+func testCancelledListSessions(t *testing.T, s store.Store) {
+	v := newSession("cancelled", "user")
+	createSession(t, s, v)
+	_, err := s.ListSessions(cancelled(t), v.UserID, base)
+	wantCanceled(t, "ListSessions", err)
+	wantSessions(t, "ListSessions", listSessions(t, s, v.UserID, base), []store.Session{v})
+}
+
+func testCancelledRevokedSince(t *testing.T, s store.Store) {
+	v := newSession("cancelled", "user")
+	createSession(t, s, v)
+	revoke(t, s, v.ID, base)
+	_, err := s.RevokedSince(cancelled(t), base, base)
+	wantCanceled(t, "RevokedSince", err)
+	wantRevocations(t, "RevokedSince", revokedSince(t, s, base, base), []store.Revocation{revocation(v, base)})
+}
+
+func testCancelledCreateUser(t *testing.T, s store.Store) {
+	u := newUser("cancelled", address, address2)
+	wantCanceled(t, "CreateUser", s.CreateUser(cancelled(t), u))
+	wantNoUser(t, s, u.ID)
+	wantNoWallet(t, s, address)
+	wantNoWallet(t, s, address2)
+	createUser(t, s, u)
+}
+
+func testCancelledGetUser(t *testing.T, s store.Store) {
+	u := newUser("cancelled", address)
+	createUser(t, s, u)
+	_, err := s.GetUser(cancelled(t), u.ID)
+	wantCanceled(t, "GetUser", err)
+	_, err = s.GetUser(cancelled(t), "absent")
+	wantCanceled(t, "GetUser(absent)", err)
+	wantUser(t, "GetUser", getUser(t, s, u.ID), u)
+}
+
+func testCancelledUserByWallet(t *testing.T, s store.Store) {
+	u := newUser("cancelled", address)
+	createUser(t, s, u)
+	_, err := s.UserByWallet(cancelled(t), address)
+	wantCanceled(t, "UserByWallet", err)
+	_, err = s.UserByWallet(cancelled(t), address2)
+	wantCanceled(t, "UserByWallet(absent)", err)
+	wantUser(t, "UserByWallet", userByWallet(t, s, address), u)
+}
+
+// raceRetired is the list of retired hashes that caller i of a race passes: the session's previous
+// hash and a hash of the caller's own, so that the stored list tells which caller won.
+func raceRetired(v store.Session, i int) [][]byte {
+	return [][]byte{v.PrevRefreshHash, hash(fmt.Sprint(v.ID, "/retired", i))[:1+i%32]}
+}
+
+func testConcurrentRotate(t *testing.T, s store.Store) {
+	const n = 50
+	v := newSession("raceRotate", "user")
+	v.PrevRefreshHash = hash("raceRotate/prev")
+	v.RetiredRefreshHashes = retiredHashes(v.ID, 2)
+	createSession(t, s, v)
+	now := base.Add(time.Minute)
+	errs := make([]error, n)
+	got := make([]store.Session, n)
+	race(n, func(i int) {
+		got[i], errs[i] = s.RotateRefresh(t.Context(), v.ID, v.RefreshHash, hash(fmt.Sprint("raceRotate/new", i)), raceRetired(v, i), now.Add(idleTTL), now)
+	})
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			if winner >= 0 {
+				t.Errorf("concurrent RotateRefresh with one oldHash: #%d and #%d both succeeded", winner, i)
+			}
+			winner = i
+		case errors.Is(err, store.ErrConflict):
+		default:
+			t.Errorf("RotateRefresh #%d = %v, want nil or ErrConflict", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("no concurrent RotateRefresh succeeded")
+	}
+	want := v
+	want.PrevRefreshHash = v.RefreshHash
+	want.RefreshHash = hash(fmt.Sprint("raceRotate/new", winner))
+	want.RetiredRefreshHashes = raceRetired(v, winner)
+	want.RotatedAt, want.LastUsedAt = now, now
+	want.IdleExpiresAt = now.Add(idleTTL)
+	wantSession(t, "winning RotateRefresh", got[winner], want)
+	wantSession(t, "GetSession", getSession(t, s, v.ID, now), want)
+}
+
+// testConcurrentRotateRevoke races refreshes of a session against its revocation: whatever the
+// order, the session ends revoked, at most one refresh wins, and none wins after the revocation.
+func testConcurrentRotateRevoke(t *testing.T, s store.Store) {
+	const n = 20
+	v := newSession("raceRevoke", "user")
+	v.PrevRefreshHash = hash("raceRevoke/prev")
+	v.RetiredRefreshHashes = retiredHashes(v.ID, 3)
+	createSession(t, s, v)
+	now := base.Add(time.Minute)
+	errs := make([]error, n)
+	race(n+1, func(i int) {
+		if i == n {
+			if err := s.RevokeSession(t.Context(), v.ID, now); err != nil {
+				t.Errorf("RevokeSession = %v, want nil", err)
+			}
+			return
+		}
+		_, errs[i] = s.RotateRefresh(t.Context(), v.ID, v.RefreshHash, hash(fmt.Sprint("raceRevoke/new", i)), raceRetired(v, i), now.Add(idleTTL), now)
+	})
+	winners := 0
+	want := v // the session as the winner, if any, left it
+	want.RevokedAt = now
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			winners++
+			want.PrevRefreshHash, want.RefreshHash = v.RefreshHash, hash(fmt.Sprint("raceRevoke/new", i))
+			want.RetiredRefreshHashes = raceRetired(v, i)
+			want.RotatedAt, want.LastUsedAt, want.IdleExpiresAt = now, now, now.Add(idleTTL)
+		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
+		default:
+			t.Errorf("RotateRefresh #%d = %v, want nil, ErrConflict or ErrNotFound", i, err)
+		}
+	}
+	if winners > 1 {
+		t.Errorf("%d concurrent RotateRefresh calls with one oldHash succeeded, want at most 1", winners)
+	}
+	got := getSession(t, s, v.ID, now)
+	if !got.RevokedAt.Equal(now) {
+		t.Errorf("RevokedAt = %v, want %v", got.RevokedAt, now)
+	}
+	if winners <= 1 {
+		wantSession(t, "GetSession after the race", got, want)
+	}
+	if _, err := s.RotateRefresh(t.Context(), v.ID, got.RefreshHash, hash("after"), nil, now.Add(idleTTL), now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RotateRefresh after the revocation = %v, want ErrNotFound", err)
+	}
+}
+
+func testConcurrentCreateSession(t *testing.T, s store.Store) {
+	const n = 50
+	errs := make([]error, n)
+	race(n, func(i int) {
+		v := newSession("raceCreate", fmt.Sprint("user", i))
+		errs[i] = s.CreateSession(t.Context(), v)
+	})
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			if winner >= 0 {
+				t.Errorf("concurrent CreateSession of one ID: #%d and #%d both succeeded", winner, i)
+			}
+			winner = i
+		case errors.Is(err, store.ErrConflict):
+		default:
+			t.Errorf("CreateSession #%d = %v, want nil or ErrConflict", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("no concurrent CreateSession of one ID succeeded")
+	}
+	wantSession(t, "GetSession", getSession(t, s, "raceCreate", base), newSession("raceCreate", fmt.Sprint("user", winner)))
+	for i := range n {
+		want := 0
+		if i == winner {
+			want = 1
+		}
+		if list := listSessions(t, s, fmt.Sprint("user", i), base); len(list) != want {
+			t.Errorf("ListSessions(user%d) = %q, want %d sessions", i, sessionIDs(list), want)
+		}
+	}
+}
+
+// testConcurrentCreateUser has users with wallets of their own race for one shared address (each
+// in a case of its own): exactly one is stored, and the others' own wallets are not claimed.
+func testConcurrentCreateUser(t *testing.T, s store.Store) {
+	const n = 50
+	own := func(i int) string { return fmt.Sprintf("0x%040x", i+1) }
+	shared := func(i int) string {
+		b := []byte(address)
+		for j := 2; j < len(b); j++ { // flip the case of letters as the bits of i say
+			if c := b[j]; ('a' <= c && c <= 'f' || 'A' <= c && c <= 'F') && i>>(j%6)&1 == 1 {
+				b[j] = c ^ 0x20
+			}
+		}
+		return string(b)
+	}
+	errs := make([]error, n)
+	race(n, func(i int) {
+		errs[i] = s.CreateUser(t.Context(), newUser(fmt.Sprint("user", i), own(i), shared(i)))
+	})
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			if winner >= 0 {
+				t.Errorf("concurrent CreateUser with one address: #%d and #%d both succeeded", winner, i)
+			}
+			winner = i
+		case errors.Is(err, store.ErrConflict):
+		default:
+			t.Errorf("CreateUser #%d = %v, want nil or ErrConflict", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("no concurrent CreateUser succeeded")
+	}
+	want := newUser(fmt.Sprint("user", winner), own(winner), shared(winner))
+	wantUser(t, "UserByWallet(shared)", userByWallet(t, s, address), want)
+	for i := range n {
+		if i == winner {
+			wantUser(t, "GetUser", getUser(t, s, want.ID), want)
+			wantUser(t, "UserByWallet(own)", userByWallet(t, s, own(i)), want)
+			continue
+		}
+		wantNoUser(t, s, fmt.Sprint("user", i))
+		wantNoWallet(t, s, own(i))
+	}
 }
