@@ -1,0 +1,404 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+
+	"github.com/walletauth/walletauth/store"
+)
+
+// Defaults and bounds of [Config].
+const (
+	DefaultAlgorithm          = "EdDSA"
+	DefaultAccessTTL          = 60 * time.Second
+	MaxAccessTTL              = 24 * time.Hour
+	DefaultRefreshIdleTimeout = 7 * 24 * time.Hour
+	DefaultRefreshLifetime    = 30 * 24 * time.Hour
+	DefaultRefreshGrace       = 10 * time.Second
+	MaxRefreshGrace           = 10 * time.Second
+	DefaultClockSkew          = 5 * time.Second
+	MaxClockSkew              = 60 * time.Second
+	DefaultKeyRotation        = 30 * 24 * time.Hour
+	DefaultSyncInterval       = 2 * time.Second
+	MaxSyncInterval           = 60 * time.Second
+	DefaultCacheSize          = 10_000
+	// MinHMACSecret is the shortest [Config.HMACSecret] accepted, in bytes.
+	MinHMACSecret = 32
+	// MaxPendingTTL is the longest lifetime [Manager.MintPending] accepts.
+	MaxPendingTTL = 15 * time.Minute
+	// MaxTokenSize is the longest token, in bytes, that verification looks at; longer ones are
+	// refused at once, and minting refuses to make one (a [Config.Claims] hook adding too much).
+	MaxTokenSize = 8 << 10
+)
+
+// Margins that absorb clock differences between instances and the latency of the store.
+const (
+	// keyMargin is added to how long a key keeps verifying after it could last have signed.
+	keyMargin = time.Minute
+	// revokeMargin is added to how long a revocation is remembered after the last access token
+	// of its session could have expired.
+	revokeMargin = time.Minute
+	// pollOverlap (plus the sync interval and the clock skew) is how far back each poll of
+	// revocations reaches before the previous poll.
+	pollOverlap = 5 * time.Second
+)
+
+// Config configures a [Manager]. Zero values mean the documented defaults.
+type Config struct {
+	// Issuer is the "iss" claim of every token, and the only issuer accepted, for example
+	// "https://example.com". Required.
+	Issuer string
+	// Audience is the "aud" claim, and the only audience accepted. Empty means Issuer.
+	Audience string
+
+	// Keys keeps the signing keys that the instances sharing it use. Required, unless
+	// HMACSecret is set (the keys then come from the secret and the store is not used).
+	Keys store.KeyStore
+	// Sessions keeps the refresh sessions and their revocations. Required.
+	Sessions store.SessionStore
+
+	// Algorithm is the JWS algorithm of new signing keys: "EdDSA" (Ed25519, the default),
+	// "ES256" (ECDSA P-256 with SHA-256) or "HS256" (HMAC-SHA256; tokens can then be verified
+	// only by holders of the secret, and the JWKS is empty). Live keys of the other algorithms
+	// in the store keep verifying, so the algorithm can be changed on a running deployment.
+	Algorithm string
+	// HMACSecret, only with Algorithm "HS256", is a fixed key of at least [MinHMACSecret] bytes.
+	// Its kid is derived from a hash of it; it never rotates ([Manager.RotateKeys] fails) and
+	// the key store is not used. When nil, HS256 keys are made of 32 random bytes and kept in
+	// the store like the others.
+	HMACSecret []byte
+
+	// AccessTTL is the lifetime of an access token. Default [DefaultAccessTTL] (60 s), at most
+	// [MaxAccessTTL]. It bounds how long a token outlives a revocation that an instance has not
+	// seen, together with SyncInterval.
+	AccessTTL time.Duration
+	// RefreshIdleTimeout ends a refresh session that has not been refreshed for that long.
+	// Default [DefaultRefreshIdleTimeout] (7 days).
+	RefreshIdleTimeout time.Duration
+	// RefreshLifetime ends a refresh session that long after sign-in, however active.
+	// Default [DefaultRefreshLifetime] (30 days).
+	RefreshLifetime time.Duration
+	// RefreshGrace is how long after a rotation the immediately previous refresh token is still
+	// honoured (two tabs refreshing at once; see [Manager.Refresh]). Default and maximum
+	// [MaxRefreshGrace] (10 s).
+	RefreshGrace time.Duration
+	// ClockSkew is the tolerance of the exp, nbf and iat checks. Default [DefaultClockSkew]
+	// (5 s), at most [MaxClockSkew].
+	ClockSkew time.Duration
+
+	// KeyRotation is how long a key signs before a new one takes over. Default
+	// [DefaultKeyRotation] (30 days). A key keeps verifying after its last signature for as long
+	// as a token it signed can live (the longer of AccessTTL and [MaxPendingTTL], plus
+	// ClockSkew), plus a margin.
+	KeyRotation time.Duration
+	// KeyPublishDelay is how long a new key is published (in the store, the JWKS and, after
+	// their next Sync, every instance) before it signs. Default 2×SyncInterval.
+	KeyPublishDelay time.Duration
+	// SyncInterval is how often [Manager.Start] polls the store for revocations and keys.
+	// Default [DefaultSyncInterval] (2 s), at most [MaxSyncInterval].
+	SyncInterval time.Duration
+
+	// CacheSize is how many verified access tokens are remembered, so that verifying the same
+	// token again skips the signature check (expiry, revocation and the key are still checked
+	// on every hit). Default [DefaultCacheSize]; negative disables the cache.
+	CacheSize int
+
+	// Claims, when set, is called for every access token minted (with the session, its refresh
+	// hashes left out) and returns extra claims to put in it, which [Manager.Verify] returns in [Claims.Extra]. The reserved names can never
+	// be set by it: iss, aud, sub, sid, iat, nbf, exp, jti, typ, addr, chain, aal, amr and
+	// auth_time (see [IsReservedClaim]; compared without regard to case). A result that holds
+	// one, or that is not JSON, fails the Create or Refresh. Values come back from JSON
+	// (numbers as float64, objects as map[string]any).
+	Claims func(ctx context.Context, s store.Session) (map[string]any, error)
+
+	// Clock returns the current time. Default time.Now.
+	Clock func() time.Time
+	// Logger receives the security events (session created, refreshed, revoked, refresh-token
+	// reuse, signing key created). Records carry session, user and key ids, never a token, a
+	// hash or key material. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Manager issues, refreshes, verifies and revokes sessions. It is safe for concurrent use.
+type Manager struct {
+	cfg          Config
+	alg          jwa.SignatureAlgorithm
+	audience     string
+	audienceJSON []byte // audience as a JSON string
+	now          func() time.Time
+	log          *slog.Logger
+	// keyOverlap is the longest life of any token (plus skew and margin): a key must live that
+	// long after it signs.
+	keyOverlap   time.Duration
+	cacheControl string
+
+	keys    atomic.Pointer[keySet]
+	static  *signingKey // the key from Config.HMACSecret, or nil
+	revoked revokedSet
+	cache   *tokenCache // nil when disabled
+
+	// syncMu serialises Sync, key creation and lastPoll.
+	syncMu   sync.Mutex
+	lastPoll time.Time
+
+	loopMu sync.Mutex
+	closed bool
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// New validates cfg, loads the signing keys from the store (creating the first one when none can
+// sign) and the revocations recent enough to matter, and returns a Manager. Call
+// [Manager.Start] to keep them up to date, or [Manager.Sync] yourself.
+func New(ctx context.Context, cfg Config) (*Manager, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	m := &Manager{
+		cfg:      cfg,
+		audience: cfg.Audience,
+		now:      cfg.Clock,
+		log:      cfg.Logger,
+	}
+	m.alg, _ = lookupAlgorithm(cfg.Algorithm)
+	m.audienceJSON, _ = json.Marshal(cfg.Audience) // a string always encodes
+	m.keyOverlap = max(cfg.AccessTTL, MaxPendingTTL) + cfg.ClockSkew + keyMargin
+	m.revoked.m = make(map[string]time.Time)
+	if cfg.CacheSize > 0 {
+		m.cache = newTokenCache(cfg.CacheSize)
+	}
+	// A copy of the JWKS cached for max-age, even when served by an instance that has not yet
+	// synced, knows every key before it signs.
+	if age := min(cfg.KeyPublishDelay-cfg.SyncInterval, time.Minute) / time.Second; age > 0 {
+		m.cacheControl = "public, max-age=" + strconv.Itoa(int(age))
+	} else {
+		m.cacheControl = "no-cache"
+	}
+
+	now := m.now()
+	if cfg.HMACSecret != nil {
+		k, err := staticKey(cfg.HMACSecret)
+		if err != nil {
+			return nil, err
+		}
+		m.static = k
+		m.keys.Store(newKeySet([]*signingKey{k}))
+	} else {
+		m.keys.Store(newKeySet(nil))
+		m.syncMu.Lock()
+		err := m.syncKeys(ctx, now, false)
+		if err == nil && m.signer(now, m.keyOverlap) == nil {
+			err = m.addKey(ctx, now, now)
+		}
+		m.syncMu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	since := now.Add(-cfg.AccessTTL - cfg.ClockSkew - revokeMargin)
+	revs, err := cfg.Sessions.RevokedSince(ctx, since, now)
+	if err != nil {
+		return nil, fmt.Errorf("session: loading revocations: %w", err)
+	}
+	m.addRevocations(revs, now)
+	m.lastPoll = now
+	return m, nil
+}
+
+func (c *Config) setDefaults() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
+	}
+	if c.Issuer == "" {
+		return bad("Issuer is required")
+	}
+	if c.Audience == "" {
+		c.Audience = c.Issuer
+	}
+	if c.Sessions == nil {
+		return bad("Sessions is required")
+	}
+	if c.Algorithm == "" {
+		c.Algorithm = DefaultAlgorithm
+	}
+	if _, ok := lookupAlgorithm(c.Algorithm); !ok {
+		return bad("Algorithm %q is not EdDSA, ES256 or HS256", c.Algorithm)
+	}
+	if c.HMACSecret != nil {
+		if c.Algorithm != "HS256" {
+			return bad("HMACSecret needs Algorithm HS256")
+		}
+		if len(c.HMACSecret) < MinHMACSecret {
+			return bad("HMACSecret must be at least %d bytes", MinHMACSecret)
+		}
+	} else if c.Keys == nil {
+		return bad("Keys is required")
+	}
+	durations := []struct {
+		name     string
+		v        *time.Duration
+		def, max time.Duration
+	}{
+		{"AccessTTL", &c.AccessTTL, DefaultAccessTTL, MaxAccessTTL},
+		{"RefreshIdleTimeout", &c.RefreshIdleTimeout, DefaultRefreshIdleTimeout, 0},
+		{"RefreshLifetime", &c.RefreshLifetime, DefaultRefreshLifetime, 0},
+		{"RefreshGrace", &c.RefreshGrace, DefaultRefreshGrace, MaxRefreshGrace},
+		{"ClockSkew", &c.ClockSkew, DefaultClockSkew, MaxClockSkew},
+		{"KeyRotation", &c.KeyRotation, DefaultKeyRotation, 0},
+		{"SyncInterval", &c.SyncInterval, DefaultSyncInterval, MaxSyncInterval},
+	}
+	for _, d := range durations {
+		switch {
+		case *d.v < 0:
+			return bad("%s must not be negative", d.name)
+		case *d.v == 0:
+			*d.v = d.def
+		case d.max > 0 && *d.v > d.max:
+			return bad("%s must be at most %v", d.name, d.max)
+		}
+	}
+	switch {
+	case c.KeyPublishDelay < 0:
+		return bad("KeyPublishDelay must not be negative")
+	case c.KeyPublishDelay == 0:
+		c.KeyPublishDelay = 2 * c.SyncInterval
+	}
+	if c.CacheSize == 0 {
+		c.CacheSize = DefaultCacheSize
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// Start runs [Manager.Sync] every SyncInterval in the background until ctx is done or
+// [Manager.Close] is called. Failures are logged and retried at the next tick; until then the
+// Manager works from what it knows. Calling Start again does nothing.
+func (m *Manager) Start(ctx context.Context) {
+	m.loopMu.Lock()
+	defer m.loopMu.Unlock()
+	if m.closed || m.done != nil {
+		return
+	}
+	ctx, m.cancel = context.WithCancel(ctx)
+	done := make(chan struct{})
+	m.done = done
+	go func() {
+		defer close(done)
+		t := time.NewTicker(m.cfg.SyncInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := m.Sync(ctx); err != nil && ctx.Err() == nil {
+					m.log.LogAttrs(ctx, slog.LevelWarn, "session: sync failed", slog.Any("error", err))
+				}
+			}
+		}
+	}()
+}
+
+// Close stops the background loop of [Manager.Start] and waits for it. The Manager keeps
+// working from what it knows; closing again does nothing.
+func (m *Manager) Close() error {
+	m.loopMu.Lock()
+	m.closed = true
+	cancel, done := m.cancel, m.done
+	m.loopMu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	return nil
+}
+
+// Sync polls the store once: revocations made since the previous poll (with an overlap) join
+// the in-memory revoked set, revocations old enough to no longer matter leave it, the key set is
+// reloaded, and a new key is created when the newest one's signing period is over. It is what
+// [Manager.Start] runs every SyncInterval; tests call it directly. Every step is tried; the
+// error joins the failures.
+func (m *Manager) Sync(ctx context.Context) error {
+	m.syncMu.Lock()
+	defer m.syncMu.Unlock()
+	now := m.now()
+	var errs []error
+	since := m.lastPoll.Add(-(m.cfg.SyncInterval + m.cfg.ClockSkew + pollOverlap))
+	if revs, err := m.cfg.Sessions.RevokedSince(ctx, since, now); err != nil {
+		errs = append(errs, fmt.Errorf("session: polling revocations: %w", err))
+	} else {
+		m.addRevocations(revs, now)
+		m.lastPoll = now
+	}
+	m.revoked.prune(now)
+	if m.static == nil {
+		if err := m.syncKeys(ctx, now, true); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Manager) addRevocations(revs []store.Revocation, now time.Time) {
+	for _, r := range revs {
+		if drop := m.revokedUntil(r.RevokedAt); drop.After(now) {
+			m.revoked.add(r.SessionID, drop)
+		}
+	}
+}
+
+// revokedUntil is when a session revoked at t can have no valid access token left.
+func (m *Manager) revokedUntil(t time.Time) time.Time {
+	return t.Add(m.cfg.AccessTTL + m.cfg.ClockSkew + revokeMargin)
+}
+
+// revokeLocal adds a session to this instance's revoked set at once.
+func (m *Manager) revokeLocal(id string, now time.Time) {
+	m.revoked.add(id, m.revokedUntil(now))
+}
+
+// revokedSet is the set of revoked sessions whose access tokens may still be unexpired.
+type revokedSet struct {
+	mu sync.RWMutex
+	m  map[string]time.Time // session id → when to forget it
+}
+
+func (r *revokedSet) add(id string, until time.Time) {
+	r.mu.Lock()
+	if old, ok := r.m[id]; !ok || until.After(old) {
+		r.m[id] = until
+	}
+	r.mu.Unlock()
+}
+
+func (r *revokedSet) has(id string) bool {
+	r.mu.RLock()
+	_, ok := r.m[id]
+	r.mu.RUnlock()
+	return ok
+}
+
+func (r *revokedSet) prune(now time.Time) {
+	r.mu.Lock()
+	for id, until := range r.m {
+		if !until.After(now) {
+			delete(r.m, id)
+		}
+	}
+	r.mu.Unlock()
+}
