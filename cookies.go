@@ -1,0 +1,62 @@
+package walletauth
+
+import (
+	"net/http"
+	"time"
+)
+
+// cookieNames are the names of the cookies: with the __Host- and __Secure- prefixes on a secure
+// origin, so that a sibling subdomain or a plain-http page cannot set or shadow them.
+type cookieNames struct {
+	access, refresh string
+}
+
+func newCookieNames(secure bool) cookieNames {
+	if secure {
+		return cookieNames{access: "__Host-walletauth-access", refresh: "__Secure-walletauth-refresh"}
+	}
+	return cookieNames{access: "walletauth-access", refresh: "walletauth-refresh"}
+}
+
+// setCookie sets an HttpOnly, SameSite=Lax cookie that lives until expires; Secure unless the
+// origin is plain-http localhost. The access cookie is scoped to the whole site (the app's routes
+// read it); the refresh cookie only to the handler's routes.
+func (a *Auth) setCookie(w http.ResponseWriter, name, value, path string, expires time.Time) {
+	maxAge := int(expires.Sub(a.cfg.Clock()).Seconds())
+	if maxAge < 1 {
+		maxAge = 1
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: value, Path: path, MaxAge: maxAge,
+		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (a *Auth) clearCookie(w http.ResponseWriter, name, path string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: "", Path: path, MaxAge: -1,
+		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (a *Auth) setAccessCookie(w http.ResponseWriter, token string, expires time.Time) {
+	a.setCookie(w, a.cookies.access, token, "/", expires)
+}
+
+func (a *Auth) setRefreshCookie(w http.ResponseWriter, token string, expires time.Time) {
+	a.setCookie(w, a.cookies.refresh, token, a.cfg.BasePath, expires)
+}
+
+func (a *Auth) clearSessionCookies(w http.ResponseWriter) {
+	a.clearCookie(w, a.cookies.access, "/")
+	a.clearCookie(w, a.cookies.refresh, a.cfg.BasePath)
+}
+
+// cookieValue returns the value of the named cookie, or "".
+func cookieValue(r *http.Request, name string) string {
+	c, err := r.Cookie(name)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}

@@ -1,0 +1,333 @@
+package walletauth
+
+import (
+	_ "embed"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/walletauth/walletauth/session"
+	"github.com/walletauth/walletauth/store"
+	"github.com/walletauth/walletauth/web3auth"
+)
+
+//go:embed js/walletauth.js
+var clientJS []byte
+
+// routes builds the handler: the routes of DESIGN §2 under BasePath, behind cross-origin
+// protection for every state-changing request.
+func (a *Auth) routes() http.Handler {
+	mux := http.NewServeMux()
+	base := a.cfg.BasePath
+	for path, rt := range map[string]route{
+		"/nonce":                  {http.MethodPost: a.limited(a.handleNonce)},
+		"/verify":                 {http.MethodPost: a.limited(a.handleVerify)},
+		"/refresh":                {http.MethodPost: a.handleRefresh},
+		"/logout":                 {http.MethodPost: a.handleLogout},
+		"/session":                {http.MethodGet: a.authenticated(a.handleSession)},
+		"/jwks.json":              {http.MethodGet: a.sessions.JWKS().ServeHTTP},
+		"/client.js":              {http.MethodGet: handleClientJS},
+		"/sessions":               {http.MethodGet: a.authenticated(a.handleListSessions)},
+		"/sessions/revoke-others": {http.MethodPost: a.authenticated(a.handleRevokeOthers)},
+		"/sessions/{id}":          {http.MethodDelete: a.authenticated(a.handleRevokeSession)},
+	} {
+		mux.HandleFunc(base+path, rt.serve)
+	}
+	mux.HandleFunc(base+"/", func(w http.ResponseWriter, r *http.Request) { writeError(w, errNotFound) })
+
+	cop := http.NewCrossOriginProtection()
+	if err := cop.AddTrustedOrigin(a.origin.String()); err != nil {
+		panic("walletauth: trusted origin: " + err.Error()) // a parsed origin is always acceptable
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.log.WarnContext(r.Context(), "walletauth: cross-origin request refused", "event", "cross_origin", "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+		writeError(w, errCrossOrigin)
+	}))
+	return cop.Handler(mux)
+}
+
+// authenticated wraps a handler that needs the caller's identity.
+func (a *Auth) authenticated(h func(http.ResponseWriter, *http.Request, *Identity)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := a.Check(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		h(w, r, id)
+	}
+}
+
+func handleClientJS(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/javascript; charset=utf-8")
+	h.Set("Cache-Control", "public, max-age=300")
+	h.Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(clientJS)
+}
+
+// POST /nonce {"address"?, "chainId"?} → {"nonce", "expiresAt", "message"?, "chainId"?}
+func (a *Auth) handleNonce(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Address string  `json:"address"`
+		ChainID ChainID `json:"chainId"`
+	}
+	if err := readJSON(w, r, &req, true); err != nil {
+		writeError(w, err)
+		return
+	}
+	cr := web3auth.ChallengeRequest{ChainID: uint64(req.ChainID)}
+	if req.Address != "" {
+		addr, err := web3auth.ParseAddressAnyCase(req.Address)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		cr.Address = addr
+	}
+	c, err := a.web3.Challenge(r.Context(), cr)
+	if err != nil {
+		a.logFailure(r, "nonce", err)
+		writeError(w, err)
+		return
+	}
+	resp := map[string]any{"nonce": c.Nonce, "expiresAt": c.ExpiresAt.UTC().Format(time.RFC3339)}
+	if c.Message != nil {
+		resp["message"] = c.Message.String()
+		resp["chainId"] = c.Message.ChainID
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// POST /verify {"message", "signature", "refreshTokenInBody"?} → the signed-in session.
+func (a *Auth) handleVerify(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Message            string `json:"message"`
+		Signature          string `json:"signature"`
+		RefreshTokenInBody bool   `json:"refreshTokenInBody"`
+	}
+	if err := readJSON(w, r, &req, false); err != nil {
+		writeError(w, err)
+		return
+	}
+	if req.Message == "" || req.Signature == "" {
+		writeError(w, badRequest(`"message" and "signature" are required`))
+		return
+	}
+	ctx := r.Context()
+	acct, err := a.web3.Verify(ctx, req.Message, req.Signature)
+	if err != nil {
+		a.logFailure(r, "sign_in", err)
+		writeError(w, err)
+		return
+	}
+	user, created, err := a.userFor(ctx, acct)
+	if err != nil {
+		a.logFailure(r, "sign_in", err)
+		writeError(w, err)
+		return
+	}
+	if created {
+		a.log.InfoContext(ctx, "walletauth: user created", "event", "user_created", "user", user.ID, "address", acct.Address.Hex())
+	}
+	tokens, err := a.sessions.Create(ctx, session.Subject{
+		UserID: user.ID, Address: acct.Address.Hex(), ChainID: acct.ChainID,
+		UserAgent: clip(r.UserAgent(), 256), IP: a.clientIP(r).String(),
+	})
+	if err != nil {
+		a.logFailure(r, "sign_in", err)
+		writeError(w, err)
+		return
+	}
+	a.log.InfoContext(ctx, "walletauth: signed in", "event", "sign_in", "user", user.ID, "session", tokens.SessionID,
+		"address", acct.Address.Hex(), "chain", acct.ChainID, "ip", a.clientIP(r).String())
+	a.writeTokens(w, tokens, req.RefreshTokenInBody, map[string]any{"status": "complete", "user": userJSON(user)})
+}
+
+// writeTokens answers with a new access token (body and cookie) and the refresh token (cookie,
+// or body for clients that asked for it).
+func (a *Auth) writeTokens(w http.ResponseWriter, t *session.Tokens, refreshInBody bool, resp map[string]any) {
+	a.setAccessCookie(w, t.AccessToken, t.AccessExpiresAt)
+	resp["accessToken"] = t.AccessToken
+	resp["expiresAt"] = t.AccessExpiresAt.UTC().Format(time.RFC3339)
+	if t.RefreshToken != "" {
+		if refreshInBody {
+			resp["refreshToken"] = t.RefreshToken
+			resp["refreshExpiresAt"] = t.RefreshExpiresAt.UTC().Format(time.RFC3339)
+		} else {
+			a.setRefreshCookie(w, t.RefreshToken, t.RefreshExpiresAt)
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// refreshToken returns the refresh token of the request: {"refreshToken"} in the body (clients
+// that opted in at verify) or the refresh cookie.
+func (a *Auth) refreshToken(w http.ResponseWriter, r *http.Request) (tok string, inBody bool, err error) {
+	var req struct {
+		RefreshToken string `json:"refreshToken"`
+	}
+	if err := readJSON(w, r, &req, true); err != nil {
+		return "", false, err
+	}
+	if req.RefreshToken != "" {
+		return req.RefreshToken, true, nil
+	}
+	return cookieValue(r, a.cookies.refresh), false, nil
+}
+
+// POST /refresh → {"accessToken", "expiresAt"} and a rotated refresh token.
+func (a *Auth) handleRefresh(w http.ResponseWriter, r *http.Request) {
+	tok, inBody, err := a.refreshToken(w, r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if tok == "" {
+		writeError(w, errUnauthenticated)
+		return
+	}
+	t, err := a.sessions.Refresh(r.Context(), tok)
+	if err != nil {
+		if errors.Is(err, session.ErrRefreshInvalid) || errors.Is(err, session.ErrRefreshReused) || errors.Is(err, session.ErrSessionRevoked) {
+			if !inBody {
+				a.clearSessionCookies(w)
+			}
+		} else {
+			a.logFailure(r, "refresh", err)
+		}
+		writeError(w, err)
+		return
+	}
+	a.writeTokens(w, t, inBody, map[string]any{})
+}
+
+// POST /logout → 204, always: it revokes the session of the refresh token (body or cookie) or
+// else of the access token, and clears the cookies.
+func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	tok, _, _ := a.refreshToken(w, r)
+	var err error
+	switch {
+	case tok != "":
+		err = a.sessions.RevokeByRefreshToken(ctx, tok)
+	default:
+		if id, cerr := a.Check(r); cerr == nil {
+			err = a.sessions.Revoke(ctx, id.SessionID)
+		}
+	}
+	if err != nil {
+		// The session is revoked on this instance already; the store will learn it on a retry.
+		a.log.ErrorContext(ctx, "walletauth: logout could not reach the store", "event", "logout_failed", "error", err)
+	}
+	a.clearSessionCookies(w)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// GET /session → {"session", "user"}
+func (a *Auth) handleSession(w http.ResponseWriter, r *http.Request, id *Identity) {
+	u, err := a.cfg.Store.GetUser(r.Context(), id.UserID)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			err = errUnauthenticated
+		}
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"session": map[string]any{
+			"id": id.SessionID, "address": id.Address, "chainId": id.ChainID, "aal": id.AAL, "amr": id.AMR,
+			"expiresAt": id.Claims.ExpiresAt.UTC().Format(time.RFC3339),
+		},
+		"user": userJSON(u),
+	})
+}
+
+// GET /sessions → the caller's signed-in devices.
+func (a *Auth) handleListSessions(w http.ResponseWriter, r *http.Request, id *Identity) {
+	list, err := a.sessions.List(r.Context(), id.UserID)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := make([]map[string]any, 0, len(list))
+	for _, s := range list {
+		out = append(out, map[string]any{
+			"id": s.ID, "current": s.ID == id.SessionID, "address": s.Address, "chainId": s.ChainID, "aal": s.AAL,
+			"createdAt": s.CreatedAt.UTC().Format(time.RFC3339), "lastUsedAt": s.LastUsedAt.UTC().Format(time.RFC3339),
+			"expiresAt": earlier(s.IdleExpiresAt, s.ExpiresAt).UTC().Format(time.RFC3339),
+			"userAgent": s.UserAgent, "ip": s.IP,
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sessions": out})
+}
+
+// DELETE /sessions/{id} → 204: signs out one of the caller's own sessions.
+func (a *Auth) handleRevokeSession(w http.ResponseWriter, r *http.Request, id *Identity) {
+	ctx := r.Context()
+	sid := r.PathValue("id")
+	s, err := a.cfg.Store.GetSession(ctx, sid, a.cfg.Clock())
+	switch {
+	case errors.Is(err, store.ErrNotFound) || (err == nil && (s.UserID != id.UserID || !s.RevokedAt.IsZero())):
+		// Another user's session is none of the caller's business; a revoked one is gone.
+		writeError(w, errNotFound)
+		return
+	case err != nil:
+		writeError(w, err)
+		return
+	}
+	if err := a.sessions.Revoke(ctx, sid); err != nil {
+		writeError(w, err)
+		return
+	}
+	if sid == id.SessionID {
+		a.clearSessionCookies(w)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// POST /sessions/revoke-others → {"revoked": n}: signs out every other device.
+func (a *Auth) handleRevokeOthers(w http.ResponseWriter, r *http.Request, id *Identity) {
+	n, err := a.sessions.RevokeOthers(r.Context(), id.UserID, id.SessionID)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revoked": n})
+}
+
+// userJSON is the user as the API shows it: {"id", "wallets":[{"address","chainId"}]}.
+func userJSON(u store.User) map[string]any {
+	wallets := make([]map[string]any, 0, len(u.Wallets))
+	for _, w := range u.Wallets {
+		wallets = append(wallets, map[string]any{"address": w.Address, "chainId": w.ChainID})
+	}
+	return map[string]any{"id": u.ID, "wallets": wallets, "createdAt": u.CreatedAt.UTC().Format(time.RFC3339)}
+}
+
+// logFailure logs a failed request: client mistakes at Info with their code, failures of the
+// store or a bug at Error. Never a token, signature or message body.
+func (a *Auth) logFailure(r *http.Request, event string, err error) {
+	e := apiError(err)
+	attrs := []any{"event", event + "_failed", "code", e.Code, "ip", a.clientIP(r).String()}
+	if e.Status >= 500 {
+		a.log.ErrorContext(r.Context(), "walletauth: "+event+" failed", append(attrs, "error", err)...)
+		return
+	}
+	a.log.InfoContext(r.Context(), "walletauth: "+event+" refused", attrs...)
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

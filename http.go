@@ -1,0 +1,216 @@
+package walletauth
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/walletauth/walletauth/session"
+	"github.com/walletauth/walletauth/store"
+	"github.com/walletauth/walletauth/web3auth"
+)
+
+// Error is an API error: an HTTP status, a stable snake_case code and a message for people. It is
+// what the handler writes as {"error":{"code":…,"message":…}}.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	// RetryAfter, when positive, is sent as the Retry-After header (seconds).
+	RetryAfter int
+	// Err is the cause, for logs and errors.Is; never written to the client.
+	Err error
+}
+
+func (e *Error) Error() string { return "walletauth: " + e.Code + ": " + e.Message }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errors the API answers with. Their codes are stable (DESIGN §2).
+var (
+	errUnauthenticated = &Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "sign in first"}
+	errNotFound        = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such resource"}
+	errTooLarge        = &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Message: "the request body is too large"}
+	errCrossOrigin     = &Error{Status: http.StatusForbidden, Code: "cross_origin", Message: "cross-origin request refused"}
+	errInternal        = &Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error"}
+	errUnavailable     = &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the service is temporarily unavailable; try again shortly", RetryAfter: 5}
+)
+
+func badRequest(msg string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: msg}
+}
+
+// apiError maps an error of the services to the API error that answers it. Anything it does not
+// recognise is a failure of a dependency (the store) or a bug: the client gets 503 or 500 and no
+// details.
+func apiError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	unauthorized := func(code string) *Error {
+		return &Error{Status: http.StatusUnauthorized, Code: code, Message: publicMessage(err), Err: err}
+	}
+	switch {
+	case errors.Is(err, web3auth.ErrInvalidMessage):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_message", Message: publicMessage(err), Err: err}
+	case errors.Is(err, web3auth.ErrInvalidSignatureFormat):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_signature_format", Message: publicMessage(err), Err: err}
+	case errors.Is(err, web3auth.ErrInvalidAddress):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: publicMessage(err), Err: err}
+	case errors.Is(err, web3auth.ErrDomainMismatch), errors.Is(err, web3auth.ErrSchemeMismatch):
+		return unauthorized("domain_mismatch")
+	case errors.Is(err, web3auth.ErrURIMismatch):
+		return unauthorized("uri_mismatch")
+	case errors.Is(err, web3auth.ErrChainNotAllowed):
+		return unauthorized("chain_not_allowed")
+	case errors.Is(err, web3auth.ErrNonceInvalid):
+		return unauthorized("nonce_invalid")
+	case errors.Is(err, web3auth.ErrExpired), errors.Is(err, web3auth.ErrIssuedTooLongAgo):
+		return unauthorized("message_expired")
+	case errors.Is(err, web3auth.ErrNotYetValid), errors.Is(err, web3auth.ErrIssuedInFuture):
+		return unauthorized("message_not_yet_valid")
+	case errors.Is(err, web3auth.ErrSignatureMismatch):
+		return unauthorized("signature_mismatch")
+	case errors.Is(err, session.ErrTokenExpired):
+		return unauthorized("token_expired")
+	case errors.Is(err, session.ErrSessionRevoked), errors.Is(err, session.ErrRefreshReused):
+		return unauthorized("session_revoked")
+	case errors.Is(err, session.ErrTokenInvalid), errors.Is(err, session.ErrRefreshInvalid):
+		return unauthorized("token_invalid")
+	case errors.Is(err, store.ErrCapacity):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: errUnavailable.Message, RetryAfter: 5, Err: err}
+	case errors.Is(err, web3auth.ErrBadExpectations):
+		return &Error{Status: errInternal.Status, Code: errInternal.Code, Message: errInternal.Message, Err: err}
+	}
+	// A store or verifier that failed: fail closed, reveal nothing.
+	return &Error{Status: errUnavailable.Status, Code: errUnavailable.Code, Message: errUnavailable.Message, RetryAfter: errUnavailable.RetryAfter, Err: err}
+}
+
+// publicMessage is the text of a validation error without the package prefix.
+func publicMessage(err error) string {
+	msg := err.Error()
+	for _, p := range []string{"web3auth: ", "session: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return msg
+}
+
+// writeError writes err as the JSON error body.
+func writeError(w http.ResponseWriter, err error) {
+	e := apiError(err)
+	h := w.Header()
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	if e.Status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="walletauth"`)
+	}
+	writeJSON(w, e.Status, map[string]any{"error": map[string]string{"code": e.Code, "message": e.Message}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// readJSON decodes the request body into v: at most MaxBodyBytes, one JSON value, the types
+// right. An empty body decodes as {} when empty is allowed.
+func readJSON(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") && !(emptyOK && r.ContentLength == 0) {
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send application/json"}
+	}
+	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	err := dec.Decode(v)
+	switch {
+	case errors.Is(err, io.EOF) && emptyOK:
+		return nil
+	case err != nil:
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return errTooLarge
+		}
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return badRequest("field " + strconv.Quote(typeErr.Field) + " has the wrong type")
+		}
+		var fieldErr *fieldError
+		if errors.As(err, &fieldErr) {
+			return badRequest(fieldErr.msg)
+		}
+		return badRequest("the body is not valid JSON")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return errTooLarge
+		}
+		return badRequest("the body has data after its JSON value")
+	}
+	return nil
+}
+
+// fieldError is a JSON field that decoded but is not acceptable.
+type fieldError struct{ msg string }
+
+func (e *fieldError) Error() string { return e.msg }
+
+// ChainID is a chain id in a request: a JSON number, or an EIP-1193 hex string such as "0x1".
+type ChainID uint64
+
+// UnmarshalJSON implements [json.Unmarshaler].
+func (c *ChainID) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if s == "null" {
+		return nil
+	}
+	if strings.HasPrefix(s, `"`) {
+		var str string
+		if err := json.Unmarshal(b, &str); err != nil {
+			return err
+		}
+		hex, ok := strings.CutPrefix(strings.ToLower(str), "0x")
+		v, err := strconv.ParseUint(hex, 16, 64)
+		if !ok || err != nil || hex == "" || len(hex) > 16 {
+			return &fieldError{msg: `chainId must be a number or a hex string such as "0x1"`}
+		}
+		*c = ChainID(v)
+		return nil
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return &fieldError{msg: "chainId must be a positive whole number"}
+	}
+	*c = ChainID(v)
+	return nil
+}
+
+// route is one path of the API with its handlers by method.
+type route map[string]http.HandlerFunc
+
+// serve dispatches r to the handler of its method, answering 405 with an Allow header otherwise.
+func (rt route) serve(w http.ResponseWriter, r *http.Request) {
+	h, ok := rt[r.Method]
+	if !ok && r.Method == http.MethodHead {
+		h, ok = rt[http.MethodGet]
+	}
+	if !ok {
+		allow := make([]string, 0, len(rt))
+		for m := range rt {
+			allow = append(allow, m)
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: r.Method + " is not allowed here"})
+		return
+	}
+	h(w, r)
+}

@@ -1,0 +1,196 @@
+package walletauth
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/walletauth/walletauth/session"
+	"github.com/walletauth/walletauth/store"
+	"github.com/walletauth/walletauth/web3auth"
+)
+
+// Defaults of [Config].
+const (
+	DefaultBasePath  = "/auth"
+	DefaultRateLimit = 60
+	// NoRateLimit, as Config.RateLimit, turns rate limiting off (load tests).
+	NoRateLimit = -1
+	// MaxBodyBytes caps every request body the handler reads.
+	MaxBodyBytes = 64 << 10
+)
+
+// Config configures an [Auth]. Origin and Store are required; every other field has the default
+// its comment gives.
+type Config struct {
+	// Origin is the public origin of the site, such as "https://example.com": the SIWE domain
+	// and URI, the issuer and audience of access tokens, the origin trusted by cross-origin
+	// protection, and the scope of cookies. Cookies are Secure with __Host-/__Secure- names
+	// unless the origin is plain-http localhost (development). Required.
+	Origin string
+	// Store keeps nonces, sessions, keys, users and counters. Required.
+	Store store.Store
+
+	// ChainIDs are the EIP-155 chains users may sign in on, the default first. Default [1].
+	ChainIDs []uint64
+	// BasePath is the path the handler is mounted at. Default "/auth".
+	BasePath string
+	// AppName names the app in messages and authenticator apps. Default: the origin's host.
+	AppName string
+	// Statement is written into the messages the server builds. Default "Sign in to <AppName>".
+	Statement string
+	// RateLimit is how many nonce and sign-in requests one client (IP address) may make per
+	// minute. Zero means [DefaultRateLimit]; [NoRateLimit] turns the limit off.
+	RateLimit int
+	// TrustedProxies are the proxies whose X-Forwarded-For header is believed. Empty: none; the
+	// client is the connection's peer.
+	TrustedProxies []netip.Prefix
+
+	// Session configures access tokens and refresh sessions. Its Issuer, Keys, Sessions, Clock
+	// and Logger are filled in from this Config; zero fields take the session package's defaults
+	// (60-second EdDSA access tokens, 7-day idle and 30-day absolute refresh lifetime).
+	Session session.Config
+	// Web3 configures sign-in messages and nonces beyond what this Config sets (nonce lifetime,
+	// attempts, clock skew, contract-wallet verifiers). Its Origin, ChainIDs, Nonces, Statement
+	// and Clock are filled in from this Config.
+	Web3 web3auth.Config
+
+	// ErrorHandler writes the response of a request the middleware refuses. Default: a JSON
+	// error body with status 401 (or 403).
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger receives security events (sign-in, failures, refresh-token reuse, revocation),
+	// never a token, signature or secret. Default slog.Default().
+	Logger *slog.Logger
+	// Clock returns the current time. Default time.Now.
+	Clock func() time.Time
+}
+
+// Auth is walletauth: the HTTP handler, the middleware and the services behind them.
+type Auth struct {
+	cfg      Config
+	origin   web3auth.Origin
+	web3     *web3auth.Service
+	sessions *session.Manager
+	cookies  cookieNames
+	secure   bool
+	log      *slog.Logger
+	handler  http.Handler
+	stop     context.CancelFunc
+}
+
+// New validates cfg, fills in its defaults, loads or creates the signing keys, starts the
+// background sync of revocations and keys (stopped by [Auth.Close]) and returns an Auth.
+func New(ctx context.Context, cfg Config) (*Auth, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("walletauth: Config.Store is required")
+	}
+	origin, err := web3auth.ParseOrigin(cfg.Origin)
+	if err != nil {
+		return nil, fmt.Errorf("walletauth: Config.Origin: %w", err)
+	}
+	if len(cfg.ChainIDs) == 0 {
+		cfg.ChainIDs = []uint64{1}
+	}
+	if cfg.BasePath == "" {
+		cfg.BasePath = DefaultBasePath
+	}
+	cfg.BasePath = "/" + strings.Trim(cfg.BasePath, "/")
+	if cfg.BasePath == "/" || strings.ContainsAny(cfg.BasePath, "?#* ") {
+		return nil, fmt.Errorf("walletauth: Config.BasePath %q: want a path such as /auth", cfg.BasePath)
+	}
+	if cfg.AppName == "" {
+		cfg.AppName = origin.Domain()
+	}
+	if cfg.Statement == "" {
+		cfg.Statement = "Sign in to " + cfg.AppName
+	}
+	switch {
+	case cfg.RateLimit == 0:
+		cfg.RateLimit = DefaultRateLimit
+	case cfg.RateLimit < 0 && cfg.RateLimit != NoRateLimit:
+		return nil, errors.New("walletauth: Config.RateLimit must be positive, 0 or NoRateLimit")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+
+	w := cfg.Web3
+	w.Origin, w.ChainIDs, w.Nonces, w.Statement, w.Clock = origin.String(), cfg.ChainIDs, cfg.Store, cfg.Statement, cfg.Clock
+	web3, err := web3auth.New(w)
+	if err != nil {
+		return nil, fmt.Errorf("walletauth: %w", err)
+	}
+
+	sc := cfg.Session
+	sc.Issuer, sc.Keys, sc.Sessions, sc.Clock, sc.Logger = origin.String(), cfg.Store, cfg.Store, cfg.Clock, cfg.Logger
+	sessions, err := session.New(ctx, sc)
+	if err != nil {
+		return nil, fmt.Errorf("walletauth: %w", err)
+	}
+
+	a := &Auth{
+		cfg:      cfg,
+		origin:   origin,
+		web3:     web3,
+		sessions: sessions,
+		secure:   !origin.IsLocalDevelopment(),
+		log:      cfg.Logger,
+	}
+	a.cookies = newCookieNames(a.secure)
+	a.handler = a.routes()
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a.stop = stop
+	sessions.Start(bg)
+	return a, nil
+}
+
+// Close stops the background sync. It does not close the store.
+func (a *Auth) Close() error {
+	a.stop()
+	return a.sessions.Close()
+}
+
+// Sessions returns the session manager, for apps that mint or check tokens outside HTTP.
+func (a *Auth) Sessions() *session.Manager { return a.sessions }
+
+// Web3 returns the sign-in service.
+func (a *Auth) Web3() *web3auth.Service { return a.web3 }
+
+// Handler returns the HTTP API of DESIGN §2, to be mounted at Config.BasePath:
+//
+//	mux.Handle("/auth/", auth.Handler())
+func (a *Auth) Handler() http.Handler { return a.handler }
+
+// userFor returns the user who owns the wallet, creating one at its first sign-in.
+func (a *Auth) userFor(ctx context.Context, acct *web3auth.Account) (store.User, bool, error) {
+	addr := acct.Address.Hex()
+	u, err := a.cfg.Store.UserByWallet(ctx, addr)
+	if err == nil {
+		return u, false, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return store.User{}, false, err
+	}
+	now := a.cfg.Clock()
+	u = store.User{ID: "usr_" + rand.Text(), CreatedAt: now,
+		Wallets: []store.Wallet{{Address: addr, ChainID: acct.ChainID, LinkedAt: now}}}
+	switch err := a.cfg.Store.CreateUser(ctx, u); {
+	case err == nil:
+		return u, true, nil
+	case errors.Is(err, store.ErrConflict):
+		// Another sign-in of the same wallet created the user first.
+		u, err = a.cfg.Store.UserByWallet(ctx, addr)
+		return u, false, err
+	default:
+		return store.User{}, false, err
+	}
+}
