@@ -1,0 +1,250 @@
+// Command server is the walletauth demo: a page with a "Sign in with MetaMask" button, the
+// walletauth handler and a protected API route, on SQLite.
+//
+//	go run ./examples/server                       # then open http://localhost:8080
+//	go run ./examples/server -rate 0 -db /tmp/x.db  # no rate limit (load tests), another database
+//
+// Flags:
+//
+//	-addr    :8080                          listen address
+//	-origin  http://localhost:8080          public origin: SIWE domain and URI, token issuer and
+//	                                        audience, cookie scope (plain-http localhost gets
+//	                                        non-Secure cookies)
+//	-db      walletauth.db                  SQLite file (the embedded default store)
+//	-store   (none)                         a postgres://… or redis://… URL instead of SQLite: not
+//	                                        yet supported; arrives with the scale-out issue
+//	-chains  1,10,137,8453,42161,11155111   allowed chain ids (Ethereum, OP, Polygon, Base,
+//	                                        Arbitrum, Sepolia); the first is the default
+//	-rate    60                             sign-in and nonce requests per minute per client IP;
+//	                                        0 turns the limit off
+//
+// Routes: / (the page), /auth/ (walletauth, including /auth/client.js), GET /api/me (behind
+// RequireSession: {"userId","address","chainId","aal"}) and GET /healthz ("ok").
+package main
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/walletauth/walletauth"
+	"github.com/walletauth/walletauth/session"
+	"github.com/walletauth/walletauth/store/sqlitestore"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+// options are the demo's flags.
+type options struct {
+	Addr   string
+	Origin string
+	DB     string   // SQLite file
+	Store  string   // postgres:// or redis:// URL (not yet supported)
+	Chains []uint64 // allowed chain ids
+	Rate   int      // per minute per client IP; 0 = no limit
+	Logger *slog.Logger
+	// AccessTTL is the access-token lifetime; zero takes walletauth's default. Not a flag: the
+	// browser test shortens it to watch the page renew its token.
+	AccessTTL time.Duration
+}
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	opts, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(2)
+	}
+	opts.Logger = log
+	if err := run(opts); err != nil {
+		log.Error("server stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+// parseFlags reads the flags of DESIGN §2.
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	var chains string
+	fs.StringVar(&o.Addr, "addr", ":8080", "listen address")
+	fs.StringVar(&o.Origin, "origin", "http://localhost:8080", "public origin: SIWE domain and URI, cookie scope")
+	fs.StringVar(&o.DB, "db", "walletauth.db", "SQLite file (the embedded default store)")
+	fs.StringVar(&o.Store, "store", "", "a postgres://… or redis://… URL instead of SQLite (not yet supported; arrives with the scale-out issue)")
+	fs.StringVar(&chains, "chains", "1,10,137,8453,42161,11155111", "allowed chain ids, comma-separated; the first is the default")
+	fs.IntVar(&o.Rate, "rate", 60, "sign-in and nonce requests per minute per client; 0 turns the limit off")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.Store != "" {
+		return o, errors.New("-store is not yet supported (PostgreSQL and Redis stores arrive with the scale-out issue); use -db for SQLite")
+	}
+	ids, err := parseChains(chains)
+	if err != nil {
+		return o, err
+	}
+	o.Chains = ids
+	if o.Rate < 0 {
+		return o, errors.New("-rate must be 0 (no limit) or positive")
+	}
+	return o, nil
+}
+
+func parseChains(s string) ([]uint64, error) {
+	var ids []uint64
+	for part := range strings.SplitSeq(s, ",") {
+		id, err := strconv.ParseUint(strings.TrimSpace(part), 10, 64)
+		if err != nil || id == 0 {
+			return nil, fmt.Errorf("-chains: %q is not a chain id", part)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// run serves until SIGINT or SIGTERM, then shuts down gracefully.
+func run(opts options) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	h, closeFn, err := newServer(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	srv := &http.Server{
+		Addr:              opts.Addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	opts.Logger.Info("walletauth demo listening", "addr", opts.Addr, "origin", opts.Origin, "db", opts.DB, "chains", opts.Chains, "rate", opts.Rate)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	opts.Logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	opts.Logger.Info("stopped", "error", err)
+	return err
+}
+
+// newServer builds the whole demo: the store, walletauth and the routes. The returned function
+// closes walletauth and the store.
+func newServer(ctx context.Context, opts options) (http.Handler, func() error, error) {
+	if opts.Store != "" {
+		return nil, nil, errors.New("-store is not yet supported; arrives with the scale-out issue")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	rate := opts.Rate
+	switch {
+	case rate == 0:
+		rate = walletauth.NoRateLimit
+	case rate < 0:
+		return nil, nil, errors.New("rate must be 0 (no limit) or positive")
+	}
+	st, err := sqlitestore.Open(ctx, opts.DB)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open %s: %w", opts.DB, err)
+	}
+	auth, err := walletauth.New(ctx, walletauth.Config{
+		Origin:    opts.Origin,
+		ChainIDs:  opts.Chains,
+		Store:     st,
+		AppName:   "the walletauth demo",
+		Statement: "Sign in to the walletauth demo.",
+		RateLimit: rate,
+		Logger:    opts.Logger,
+		Session:   session.Config{AccessTTL: opts.AccessTTL},
+	})
+	if err != nil {
+		_ = st.Close()
+		return nil, nil, err
+	}
+	closeFn := func() error { return errors.Join(auth.Close(), st.Close()) }
+
+	page, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		_ = closeFn()
+		return nil, nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth.Handler())
+	mux.Handle("GET /api/me", auth.RequireSession(http.HandlerFunc(handleMe)))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok")
+	})
+	mux.Handle("/", pageHeaders(http.FileServerFS(page)))
+	return mux, closeFn, nil
+}
+
+// handleMe answers who is signed in, from the verified access token.
+func handleMe(w http.ResponseWriter, r *http.Request) {
+	id, ok := walletauth.FromContext(r.Context())
+	if !ok { // RequireSession guarantees an identity; this is a wiring mistake.
+		http.Error(w, "no identity", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"userId":  id.UserID,
+		"address": id.Address,
+		"chainId": id.ChainID,
+		"aal":     id.AAL,
+	})
+}
+
+// pageHeaders serves the static page to GET and HEAD only, with a strict content security
+// policy: scripts and styles only from this origin (wallet extensions inject theirs regardless).
+func pageHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-cache")
+		next.ServeHTTP(w, r)
+	})
+}
