@@ -3,6 +3,7 @@ package walletauth
 import (
 	_ "embed"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -87,8 +88,7 @@ func (a *Auth) handleNonce(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := a.web3.Challenge(r.Context(), cr)
 	if err != nil {
-		a.logFailure(r, "nonce", err)
-		writeError(w, err)
+		a.fail(w, r, "nonce", err)
 		return
 	}
 	resp := map[string]any{"nonce": c.Nonce, "expiresAt": c.ExpiresAt.UTC().Format(time.RFC3339)}
@@ -117,43 +117,53 @@ func (a *Auth) handleVerify(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	acct, err := a.web3.Verify(ctx, req.Message, req.Signature)
 	if err != nil {
-		a.logFailure(r, "sign_in", err)
-		writeError(w, err)
+		a.fail(w, r, "sign_in", err)
 		return
 	}
-	user, created, err := a.userFor(ctx, acct)
+	addr, ip := acct.Address.Hex(), a.clientIP(r).String()
+	user, created, err := a.userFor(ctx, acct, addr)
 	if err != nil {
-		a.logFailure(r, "sign_in", err)
-		writeError(w, err)
+		a.fail(w, r, "sign_in", err)
 		return
 	}
 	if created {
-		a.log.InfoContext(ctx, "walletauth: user created", "event", "user_created", "user", user.ID, "address", acct.Address.Hex())
+		a.log.LogAttrs(ctx, slog.LevelInfo, "walletauth: user created", slog.String("event", "user_created"),
+			slog.String("user", user.ID), slog.String("address", addr))
 	}
 	tokens, err := a.sessions.Create(ctx, session.Subject{
-		UserID: user.ID, Address: acct.Address.Hex(), ChainID: acct.ChainID,
-		UserAgent: clip(r.UserAgent(), 256), IP: a.clientIP(r).String(),
+		UserID: user.ID, Address: addr, ChainID: acct.ChainID, UserAgent: r.UserAgent(), IP: ip,
 	})
 	if err != nil {
-		a.logFailure(r, "sign_in", err)
-		writeError(w, err)
+		a.fail(w, r, "sign_in", err)
 		return
 	}
-	a.log.InfoContext(ctx, "walletauth: signed in", "event", "sign_in", "user", user.ID, "session", tokens.SessionID,
-		"address", acct.Address.Hex(), "chain", acct.ChainID, "ip", a.clientIP(r).String())
-	a.writeTokens(w, tokens, req.RefreshTokenInBody, map[string]any{"status": "complete", "user": userJSON(user)})
+	a.log.LogAttrs(ctx, slog.LevelInfo, "walletauth: signed in", slog.String("event", "sign_in"),
+		slog.String("user", user.ID), slog.String("session", tokens.SessionID), slog.String("address", addr),
+		slog.Uint64("chain", acct.ChainID), slog.String("ip", ip))
+	uv := userJSON(user)
+	a.writeTokens(w, tokens, req.RefreshTokenInBody, &tokenResponse{Status: "complete", User: &uv})
+}
+
+// tokenResponse is the body of verify, mfa/verify and refresh.
+type tokenResponse struct {
+	Status           string    `json:"status,omitempty"`
+	AccessToken      string    `json:"accessToken"`
+	ExpiresAt        string    `json:"expiresAt"`
+	RefreshToken     string    `json:"refreshToken,omitempty"`
+	RefreshExpiresAt string    `json:"refreshExpiresAt,omitempty"`
+	User             *userView `json:"user,omitempty"`
 }
 
 // writeTokens answers with a new access token (body and cookie) and the refresh token (cookie,
 // or body for clients that asked for it).
-func (a *Auth) writeTokens(w http.ResponseWriter, t *session.Tokens, refreshInBody bool, resp map[string]any) {
+func (a *Auth) writeTokens(w http.ResponseWriter, t *session.Tokens, refreshInBody bool, resp *tokenResponse) {
 	a.setAccessCookie(w, t.AccessToken, t.AccessExpiresAt)
-	resp["accessToken"] = t.AccessToken
-	resp["expiresAt"] = t.AccessExpiresAt.UTC().Format(time.RFC3339)
+	resp.AccessToken = t.AccessToken
+	resp.ExpiresAt = t.AccessExpiresAt.UTC().Format(time.RFC3339)
 	if t.RefreshToken != "" {
 		if refreshInBody {
-			resp["refreshToken"] = t.RefreshToken
-			resp["refreshExpiresAt"] = t.RefreshExpiresAt.UTC().Format(time.RFC3339)
+			resp.RefreshToken = t.RefreshToken
+			resp.RefreshExpiresAt = t.RefreshExpiresAt.UTC().Format(time.RFC3339)
 		} else {
 			a.setRefreshCookie(w, t.RefreshToken, t.RefreshExpiresAt)
 		}
@@ -193,13 +203,13 @@ func (a *Auth) handleRefresh(w http.ResponseWriter, r *http.Request) {
 			if !inBody {
 				a.clearSessionCookies(w)
 			}
-		} else {
-			a.logFailure(r, "refresh", err)
+			writeError(w, err)
+			return
 		}
-		writeError(w, err)
+		a.fail(w, r, "refresh", err)
 		return
 	}
-	a.writeTokens(w, t, inBody, map[string]any{})
+	a.writeTokens(w, t, inBody, &tokenResponse{})
 }
 
 // POST /logout → 204, always: it revokes the session of the refresh token (body or cookie) or
@@ -297,25 +307,37 @@ func (a *Auth) handleRevokeOthers(w http.ResponseWriter, r *http.Request, id *Id
 	writeJSON(w, http.StatusOK, map[string]any{"revoked": n})
 }
 
-// userJSON is the user as the API shows it: {"id", "wallets":[{"address","chainId"}]}.
-func userJSON(u store.User) map[string]any {
-	wallets := make([]map[string]any, 0, len(u.Wallets))
-	for _, w := range u.Wallets {
-		wallets = append(wallets, map[string]any{"address": w.Address, "chainId": w.ChainID})
-	}
-	return map[string]any{"id": u.ID, "wallets": wallets, "createdAt": u.CreatedAt.UTC().Format(time.RFC3339)}
+// userView is the user as the API shows it: {"id", "wallets":[{"address","chainId"}], "createdAt"}.
+type userView struct {
+	ID        string       `json:"id"`
+	Wallets   []walletView `json:"wallets"`
+	CreatedAt string       `json:"createdAt"`
 }
 
-// logFailure logs a failed request: client mistakes at Info with their code, failures of the
-// store or a bug at Error. Never a token, signature or message body.
-func (a *Auth) logFailure(r *http.Request, event string, err error) {
-	e := apiError(err)
-	attrs := []any{"event", event + "_failed", "code", e.Code, "ip", a.clientIP(r).String()}
-	if e.Status >= 500 {
-		a.log.ErrorContext(r.Context(), "walletauth: "+event+" failed", append(attrs, "error", err)...)
-		return
+type walletView struct {
+	Address string `json:"address"`
+	ChainID uint64 `json:"chainId"`
+}
+
+func userJSON(u store.User) userView {
+	v := userView{ID: u.ID, Wallets: make([]walletView, 0, len(u.Wallets)), CreatedAt: u.CreatedAt.UTC().Format(time.RFC3339)}
+	for _, w := range u.Wallets {
+		v.Wallets = append(v.Wallets, walletView{Address: w.Address, ChainID: w.ChainID})
 	}
-	a.log.InfoContext(r.Context(), "walletauth: "+event+" refused", attrs...)
+	return v
+}
+
+// fail answers a failed request and logs it: client mistakes at Info with their code, failures
+// of the store or a bug at Error with the cause. Never a token, signature or message body.
+func (a *Auth) fail(w http.ResponseWriter, r *http.Request, event string, err error) {
+	e := apiError(err)
+	attrs := []slog.Attr{slog.String("event", event+"_failed"), slog.String("code", e.Code), slog.String("ip", a.clientIP(r).String())}
+	if e.Status >= 500 {
+		a.log.LogAttrs(r.Context(), slog.LevelError, "walletauth: "+event+" failed", append(attrs, slog.Any("error", err))...)
+	} else {
+		a.log.LogAttrs(r.Context(), slog.LevelInfo, "walletauth: "+event+" refused", attrs...)
+	}
+	writeAPIError(w, e)
 }
 
 func earlier(a, b time.Time) time.Time {
@@ -323,11 +345,4 @@ func earlier(a, b time.Time) time.Time {
 		return a
 	}
 	return b
-}
-
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

@@ -1,12 +1,13 @@
 package walletauth
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/walletauth/walletauth/session"
 	"github.com/walletauth/walletauth/store"
@@ -101,8 +102,16 @@ func publicMessage(err error) string {
 }
 
 // writeError writes err as the JSON error body.
-func writeError(w http.ResponseWriter, err error) {
-	e := apiError(err)
+func writeError(w http.ResponseWriter, err error) { writeAPIError(w, apiError(err)) }
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeAPIError(w http.ResponseWriter, e *Error) {
 	h := w.Header()
 	if e.RetryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
@@ -110,35 +119,61 @@ func writeError(w http.ResponseWriter, err error) {
 	if e.Status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", `Bearer realm="walletauth"`)
 	}
-	writeJSON(w, e.Status, map[string]any{"error": map[string]string{"code": e.Code, "message": e.Message}})
+	var body errorBody
+	body.Error.Code, body.Error.Message = e.Code, e.Message
+	writeJSON(w, e.Status, &body)
 }
+
+// Header values written with every JSON response, allocated once.
+var (
+	hdrJSON    = []string{"application/json; charset=utf-8"}
+	hdrNoStore = []string{"no-store"}
+	hdrNosniff = []string{"nosniff"}
+)
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil { // only a bug can make the handler's own values unencodable
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal_error","message":"internal error"}}`)
+	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"], h["Cache-Control"], h["X-Content-Type-Options"] = hdrJSON, hdrNoStore, hdrNosniff
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(append(b, '\n'))
 }
 
-// readJSON decodes the request body into v: at most MaxBodyBytes, one JSON value, the types
-// right. An empty body decodes as {} when empty is allowed.
+// bodyPool holds the buffers request bodies are read into.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readJSON decodes the request body into v: at most MaxBodyBytes, exactly one JSON value, the
+// types right. An empty body decodes as {} when emptyOK.
 func readJSON(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") && !(emptyOK && r.ContentLength == 0) {
 		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send application/json"}
 	}
-	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	dec := json.NewDecoder(body)
-	err := dec.Decode(v)
-	switch {
-	case errors.Is(err, io.EOF) && emptyOK:
-		return nil
-	case err != nil:
+	buf := bodyPool.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 2*MaxBodyBytes {
+			buf.Reset()
+			bodyPool.Put(buf)
+		}
+	}()
+	buf.Reset()
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes)); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return errTooLarge
 		}
+		return badRequest("the body could not be read")
+	}
+	if len(bytes.TrimSpace(buf.Bytes())) == 0 {
+		if emptyOK {
+			return nil
+		}
+		return badRequest("the body is empty; send a JSON object")
+	}
+	// json.Unmarshal checks the whole input first: one value and nothing after it.
+	if err := json.Unmarshal(buf.Bytes(), v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
 			return badRequest("field " + strconv.Quote(typeErr.Field) + " has the wrong type")
@@ -147,14 +182,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) error
 		if errors.As(err, &fieldErr) {
 			return badRequest(fieldErr.msg)
 		}
-		return badRequest("the body is not valid JSON")
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return errTooLarge
-		}
-		return badRequest("the body has data after its JSON value")
+		return badRequest("the body is not one valid JSON value")
 	}
 	return nil
 }

@@ -170,9 +170,9 @@ func (a *Auth) Web3() *web3auth.Service { return a.web3 }
 //	mux.Handle("/auth/", auth.Handler())
 func (a *Auth) Handler() http.Handler { return a.handler }
 
-// userFor returns the user who owns the wallet, creating one at its first sign-in.
-func (a *Auth) userFor(ctx context.Context, acct *web3auth.Account) (store.User, bool, error) {
-	addr := acct.Address.Hex()
+// userFor returns the user who owns the wallet addr (acct.Address in EIP-55 form), creating one
+// at its first sign-in.
+func (a *Auth) userFor(ctx context.Context, acct *web3auth.Account, addr string) (store.User, bool, error) {
 	u, err := a.cfg.Store.UserByWallet(ctx, addr)
 	if err == nil {
 		return u, false, nil

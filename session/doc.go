@@ -24,10 +24,12 @@
 // named in the token (jku, jwk, x5u, x5c) are never used. An expired token gives
 // [ErrTokenExpired]; a token of a revoked session [ErrSessionRevoked].
 //
-// The signature is checked by jwx ([github.com/lestrrat-go/jwx/v3/jws/jwsbb], the building
-// blocks under jws.Verify, with the key chosen by kid and its algorithm fixed by the key), and
-// the claims are decoded with encoding/json into a struct, which keeps a first verification
-// within a few microseconds of the bare signature check. A bounded cache
+// Tokens are signed, and their signatures checked, by jwx
+// ([github.com/lestrrat-go/jwx/v3/jws/jwsbb], the building blocks under jws.Sign and
+// jws.Verify, with the key chosen by kid and its algorithm fixed by the key). Each key's protected headers are written once by jws.Sign and
+// reused; the claims are encoded and decoded without reflection (exactly as encoding/json
+// would, which decodes any claims not in the form this package writes). That keeps signing and
+// a first verification within a few microseconds of the bare signature. A bounded cache
 // ([Config.CacheSize]) remembers verified tokens, so that the same token verifies again in well
 // under a microsecond; expiry, revocation and the key are checked again on every hit.
 //

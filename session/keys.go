@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
+	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
 
 	"github.com/walletauth/walletauth/store"
 )
@@ -37,17 +40,64 @@ type signingKey struct {
 	headers map[*tokenKind]string
 }
 
-// withHeaders computes the key's headers, by signing an empty payload with each.
+// withHeaders computes the key's headers: jws.Sign writes each (over an empty payload), once,
+// and signToken then reuses it as it is.
 func (k *signingKey) withHeaders() (*signingKey, error) {
 	k.headers = make(map[*tokenKind]string, 2)
 	for _, kind := range []*tokenKind{accessKind, pendingKind} {
-		tok, err := k.signToken(kind, []byte("{}"))
-		if err != nil {
+		h := jws.NewHeaders()
+		if err := h.Set(jws.KeyIDKey, k.id); err != nil {
 			return nil, fmt.Errorf("session: key %s: %w", k.id, err)
+		}
+		if err := h.Set(jws.TypeKey, kind.header); err != nil {
+			return nil, fmt.Errorf("session: key %s: %w", k.id, err)
+		}
+		tok, err := jws.Sign([]byte("{}"), jws.WithKey(k.alg, k.sign, jws.WithProtectedHeaders(h)))
+		if err != nil {
+			return nil, fmt.Errorf("session: key %s: signing: %w", k.id, err)
 		}
 		k.headers[kind], _, _ = strings.Cut(string(tok), ".")
 	}
 	return k, nil
+}
+
+// maxSignatureSize is the size of the longest signature of the algorithms supported (EdDSA and
+// ES256: 64 bytes; HS256: 32).
+const maxSignatureSize = 64
+
+// signature signs input, by jwx's JWS building blocks: the typed function of the key's
+// algorithm, without the lookups of jwsbb.Sign, when the key has the type loadKey gives it.
+func (k *signingKey) signature(input []byte) ([]byte, error) {
+	switch key := k.sign.(type) {
+	case ed25519.PrivateKey:
+		if k.algName == "EdDSA" {
+			return jwsbb.SignEdDSA(key, input)
+		}
+	case *ecdsa.PrivateKey:
+		if k.algName == "ES256" {
+			return jwsbb.SignECDSA(key, input, crypto.SHA256, nil)
+		}
+	}
+	return jwsbb.Sign(k.sign, k.algName, input, nil)
+}
+
+// maxDecodedSignature bounds the signatures verification decodes: longer ones are refused
+// unread.
+const maxDecodedSignature = 128
+
+// check verifies the signature sig of input, by jwx's JWS building blocks, as signature signs.
+func (k *signingKey) check(input, sig []byte) error {
+	switch key := k.verify.(type) {
+	case ed25519.PublicKey:
+		if k.algName == "EdDSA" {
+			return jwsbb.VerifyEdDSA(key, input, sig)
+		}
+	case *ecdsa.PublicKey:
+		if k.algName == "ES256" {
+			return jwsbb.VerifyECDSA(key, input, sig, crypto.SHA256)
+		}
+	}
+	return jwsbb.Verify(k.verify, k.algName, input, sig)
 }
 
 // live reports whether the key verifies at now.

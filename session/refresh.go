@@ -26,12 +26,13 @@ const (
 	maxRefreshTries  = 3
 )
 
-// newRefresh returns a new refresh token of a session and the hash of its secret.
-func newRefresh(sessionID string) (token string, hash []byte) {
-	secret := make([]byte, refreshBytes)
-	_, _ = rand.Read(secret) // never fails (crypto/rand)
-	sum := sha256.Sum256(secret)
-	return sessionID + "." + base64.RawURLEncoding.EncodeToString(secret), sum[:]
+// newRefresh returns the refresh token of a session with a random secret, and the hash of the
+// secret.
+func newRefresh(sessionID string, secret *[refreshBytes]byte) (token string, hash []byte) {
+	var enc [refreshSecretLen]byte
+	base64.RawURLEncoding.Encode(enc[:], secret[:])
+	sum := sha256.Sum256(secret[:])
+	return sessionID + "." + string(enc[:]), sum[:]
 }
 
 // parseRefresh splits a refresh token into its session id and the hash of its secret.
@@ -92,8 +93,12 @@ func (m *Manager) Create(ctx context.Context, s Subject) (*Tokens, error) {
 		s.AMR = []string{"siwe"}
 	}
 	now := m.now()
-	id := randomID(sessionIDBytes)
-	refresh, hash := newRefresh(id)
+	// The session id, the refresh secret and the access token's jti, in one read.
+	var rnd [sessionIDBytes + refreshBytes + jtiBytes]byte
+	_, _ = rand.Read(rnd[:]) // never fails (crypto/rand)
+	id := base64.RawURLEncoding.EncodeToString(rnd[:sessionIDBytes])
+	refresh, hash := newRefresh(id, (*[refreshBytes]byte)(rnd[sessionIDBytes:]))
+	jti := (*[jtiBytes]byte)(rnd[sessionIDBytes+refreshBytes:])
 	sess := store.Session{
 		ID:            id,
 		UserID:        s.UserID,
@@ -110,7 +115,7 @@ func (m *Manager) Create(ctx context.Context, s Subject) (*Tokens, error) {
 		IP:            truncate(s.IP, maxIP),
 	}
 	// Mint first: a failure (of the claims hook, say) then leaves nothing behind.
-	access, exp, err := m.mintAccess(ctx, &sess, now)
+	access, exp, err := m.mintAccess(ctx, &sess, now, jti)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +181,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (*Tokens, er
 			}
 			return t, err
 		case hashEqual(hash, s.PrevRefreshHash) && !now.After(s.RotatedAt.Add(m.cfg.RefreshGrace)):
-			access, exp, err := m.mintAccess(ctx, &s, now)
+			access, exp, err := m.mintAccess(ctx, &s, now, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -200,7 +205,10 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (*Tokens, er
 // token. The store's ErrConflict and ErrNotFound are returned as they are for the caller to
 // look again.
 func (m *Manager) rotate(ctx context.Context, s *store.Session, hash []byte, now time.Time) (*Tokens, error) {
-	refresh, newHash := newRefresh(s.ID)
+	// The refresh secret and the access token's jti, in one read.
+	var rnd [refreshBytes + jtiBytes]byte
+	_, _ = rand.Read(rnd[:]) // never fails (crypto/rand)
+	refresh, newHash := newRefresh(s.ID, (*[refreshBytes]byte)(rnd[:]))
 	next := *s
 	next.PrevRefreshHash, next.RefreshHash = hash, newHash
 	next.RetiredRefreshHashes = retire(s.PrevRefreshHash, s.RetiredRefreshHashes)
@@ -211,7 +219,7 @@ func (m *Manager) rotate(ctx context.Context, s *store.Session, hash []byte, now
 	}
 	// Mint before rotating: a failure then leaves the presented token current, so the client
 	// can retry (after rotating, a retry past the grace would count as reuse).
-	access, exp, err := m.mintAccess(ctx, &next, now)
+	access, exp, err := m.mintAccess(ctx, &next, now, (*[jtiBytes]byte)(rnd[refreshBytes:]))
 	if err != nil {
 		return nil, err
 	}

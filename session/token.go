@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -137,51 +138,79 @@ type tokenClaims struct {
 	AuthTime int64           `json:"auth_time,omitempty"`
 }
 
-// mint signs a token of kind for c, adding extra claims, with a key that verifies for ttl.
-func (m *Manager) mint(ctx context.Context, kind *tokenKind, c *tokenClaims, extra map[string]any, ttl time.Duration, now time.Time) (string, time.Time, error) {
+// jtiBytes is the size of a token's random id; it encodes to jtiLen characters.
+const (
+	jtiBytes = 16
+	jtiLen   = 22
+)
+
+// mint signs a token of kind for c, adding extra claims, with a key that verifies for ttl. jti
+// holds the random bytes of the token's id, or is nil for mint to read them.
+func (m *Manager) mint(ctx context.Context, kind *tokenKind, c *tokenClaims, extra map[string]any, ttl time.Duration, now time.Time, jti *[jtiBytes]byte) (string, time.Time, error) {
 	k, err := m.signerFor(ctx, now, ttl+m.cfg.ClockSkew)
 	if err != nil {
 		return "", time.Time{}, err
 	}
+	if jti == nil {
+		jti = new([jtiBytes]byte)
+		_, _ = rand.Read(jti[:]) // never fails (crypto/rand)
+	}
+	var jtiEnc [jtiLen]byte
+	base64.RawURLEncoding.Encode(jtiEnc[:], jti[:])
 	iat := now.Unix()
 	c.Iss, c.Aud, c.Typ = m.cfg.Issuer, m.audienceJSON, kind.typ
 	c.Iat, c.Nbf, c.Exp = iat, iat, now.Add(ttl).Unix() // whole seconds, never beyond ttl
-	c.Jti = randomID(16)
 
-	var payload []byte
+	// The claims, then the token after them, are written into one scratch buffer: the token is
+	// copied out of it once, into the string returned.
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	b := (*bp)[:0]
 	if len(extra) == 0 {
-		payload, err = json.Marshal(c)
+		b = appendClaims(b, c, jtiEnc[:])
 	} else {
-		payload, err = mergeClaims(c, extra)
+		c.Jti = string(jtiEnc[:])
+		merged, err := mergeClaims(c, extra)
+		if err != nil {
+			return "", time.Time{}, fmt.Errorf("session: encoding claims: %w", err)
+		}
+		b = append(b, merged...)
 	}
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("session: encoding claims: %w", err)
-	}
-	tok, err := k.signToken(kind, payload)
-	if err != nil {
+	n := len(b)
+	if b, err = k.signToken(b, kind, b); err != nil {
 		return "", time.Time{}, err
 	}
+	if cap(b) <= 4*MaxTokenSize {
+		*bp = b[:0] // keep the buffer, grown or not, unless a hook made it large
+	}
+	tok := b[n:]
 	if len(tok) > MaxTokenSize {
 		return "", time.Time{}, fmt.Errorf("session: token of %d bytes is over MaxTokenSize (too many hook claims)", len(tok))
 	}
 	return string(tok), time.Unix(c.Exp, 0), nil
 }
 
-// signToken signs payload as a token of kind: a compact JWS whose protected header holds alg,
-// kid and typ.
-func (k *signingKey) signToken(kind *tokenKind, payload []byte) ([]byte, error) {
-	h := jws.NewHeaders()
-	if err := h.Set(jws.KeyIDKey, k.id); err != nil {
-		return nil, fmt.Errorf("session: signing: %w", err)
+// signToken appends to buf the compact JWS of payload as a token of kind: the key's
+// precomputed protected header for kind (alg, kid and typ, as jws.Sign wrote it), the payload,
+// and the signature by jwx over the two. payload may be buf itself.
+func (k *signingKey) signToken(buf []byte, kind *tokenKind, payload []byte) ([]byte, error) {
+	hdr, ok := k.headers[kind]
+	if !ok {
+		return nil, fmt.Errorf("session: signing: key %s has no header for %s", k.id, kind.header)
 	}
-	if err := h.Set(jws.TypeKey, kind.header); err != nil {
-		return nil, fmt.Errorf("session: signing: %w", err)
-	}
-	tok, err := jws.Sign(payload, jws.WithKey(k.alg, k.sign, jws.WithProtectedHeaders(h)))
+	enc := base64.RawURLEncoding
+	start := len(buf)
+	input := len(hdr) + 1 + enc.EncodedLen(len(payload))
+	buf = slices.Grow(buf, input+1+enc.EncodedLen(maxSignatureSize))
+	buf = append(buf, hdr...)
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, payload) // payload, if in buf's array, is before its end
+	sig, err := k.signature(buf[start:])
 	if err != nil {
 		return nil, fmt.Errorf("session: signing: %w", err)
 	}
-	return tok, nil
+	buf = append(buf, '.')
+	return enc.AppendEncode(buf, sig), nil
 }
 
 // mergeClaims encodes c with the extra claims beside its own.
@@ -191,7 +220,8 @@ func mergeClaims(c *tokenClaims, extra map[string]any) ([]byte, error) {
 			return nil, fmt.Errorf("claims hook sets the reserved claim %q", name)
 		}
 	}
-	b, err := json.Marshal(c)
+	own := *c // a copy escapes to encoding/json, not c itself
+	b, err := json.Marshal(&own)
 	if err != nil {
 		return nil, err
 	}
@@ -203,8 +233,10 @@ func mergeClaims(c *tokenClaims, extra map[string]any) ([]byte, error) {
 	return json.Marshal(all)
 }
 
-func subjectClaims(s Subject) *tokenClaims {
-	c := &tokenClaims{Sub: s.UserID, Addr: s.Address, Aal: s.AAL, Amr: s.AMR}
+var defaultAMR = []string{"siwe"}
+
+func subjectClaims(s Subject) tokenClaims {
+	c := tokenClaims{Sub: s.UserID, Addr: s.Address, Aal: s.AAL, Amr: s.AMR}
 	if s.ChainID != 0 {
 		c.Chain = "eip155:" + strconv.FormatUint(s.ChainID, 10)
 	}
@@ -212,13 +244,13 @@ func subjectClaims(s Subject) *tokenClaims {
 		c.Aal = "aal1"
 	}
 	if c.Amr == nil {
-		c.Amr = []string{"siwe"}
+		c.Amr = defaultAMR // only read: the claims are encoded, never handed out
 	}
 	return c
 }
 
-// mintAccess signs an access token for a session.
-func (m *Manager) mintAccess(ctx context.Context, s *store.Session, now time.Time) (string, time.Time, error) {
+// mintAccess signs an access token for a session. jti is as for mint.
+func (m *Manager) mintAccess(ctx context.Context, s *store.Session, now time.Time, jti *[jtiBytes]byte) (string, time.Time, error) {
 	c := subjectClaims(Subject{UserID: s.UserID, Address: s.Address, ChainID: s.ChainID, AAL: s.AAL, AMR: s.AMR})
 	c.Sid = s.ID
 	c.AuthTime = s.CreatedAt.Unix()
@@ -238,7 +270,7 @@ func (m *Manager) mintAccess(ctx context.Context, s *store.Session, now time.Tim
 	if ttl < time.Second {
 		return "", time.Time{}, errRefreshUnknown
 	}
-	return m.mint(ctx, accessKind, c, extra, ttl, now)
+	return m.mint(ctx, accessKind, &c, extra, ttl, now, jti)
 }
 
 // MintPending signs a pending token for a sign-in that waits for its second factor: typ
@@ -255,7 +287,7 @@ func (m *Manager) MintPending(s Subject, ttl time.Duration) (string, time.Time, 
 	now := m.now()
 	c := subjectClaims(s)
 	c.AuthTime = now.Unix()
-	return m.mint(context.Background(), pendingKind, c, nil, ttl, now)
+	return m.mint(context.Background(), pendingKind, &c, nil, ttl, now, nil)
 }
 
 // VerifyPending verifies a token of [Manager.MintPending], as [Manager.Verify] does an access
@@ -346,30 +378,38 @@ func (m *Manager) verifyToken(token string, kind *tokenKind, now time.Time) (*Cl
 	if !k.live(now) {
 		return nil, nil, errUnknownKid
 	}
-	// The signature, by jwx, over the exact bytes received.
-	var sigBuf [128]byte
-	if base64.RawURLEncoding.DecodedLen(len(sig)) > len(sigBuf) {
+	// The signature, then the payload, are decoded into the rest of the buffer, after the
+	// token: decoding the JSON copies out of it.
+	enc := base64.RawURLEncoding.Strict()
+	if enc.DecodedLen(len(sig)) > maxDecodedSignature {
 		return nil, nil, errSignature
 	}
-	n, err := base64.RawURLEncoding.Strict().Decode(sigBuf[:], sig)
-	if err != nil {
-		return nil, nil, errSignature
-	}
-	if err := jwsbb.Verify(k.verify, k.algName, buf[:len(hdr)+1+len(payload)], sigBuf[:n]); err != nil {
-		return nil, nil, errSignature
-	}
-	// The payload is decoded into the rest of the buffer; decoding the JSON copies out of it.
 	end := len(buf)
-	buf = slices.Grow(buf, base64.RawURLEncoding.DecodedLen(len(payload)))
+	buf = slices.Grow(buf, enc.DecodedLen(len(sig))+enc.DecodedLen(len(payload)))
 	*bp = buf
-	n, err = base64.RawURLEncoding.Strict().Decode(buf[end:cap(buf)], payload)
+	input := buf[:len(hdr)+1+len(payload)]
+	tail := buf[end:cap(buf)]
+	n, err := enc.Decode(tail, sig)
 	if err != nil {
+		return nil, nil, errSignature
+	}
+	signature, tail := tail[:n:n], tail[n:]
+	// The signature, by jwx, over the exact bytes received.
+	if err := k.check(input, signature); err != nil {
+		return nil, nil, errSignature
+	}
+	if n, err = enc.Decode(tail, payload); err != nil {
 		return nil, nil, errPayload
 	}
-	payload = buf[end : end+n]
+	payload = tail[:n]
 	var tc tokenClaims
-	if err := json.Unmarshal(payload, &tc); err != nil {
-		return nil, nil, errPayload
+	if !parseClaims(payload, &tc) {
+		// Not in the form this package writes: encoding/json decides.
+		var all tokenClaims
+		if err := json.Unmarshal(payload, &all); err != nil {
+			return nil, nil, errPayload
+		}
+		tc = all
 	}
 	switch {
 	case tc.Typ != kind.typ:
