@@ -221,14 +221,23 @@ func handleMe(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no identity", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"userId":  id.UserID,
-		"address": id.Address,
-		"chainId": id.ChainID,
-		"aal":     id.AAL,
-	})
+	body, err := json.Marshal(me{UserID: id.UserID, Address: id.Address, ChainID: id.ChainID, AAL: id.AAL})
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	_, _ = w.Write(body)
+}
+
+// me is the body of GET /api/me.
+type me struct {
+	UserID  string `json:"userId"`
+	Address string `json:"address"`
+	ChainID uint64 `json:"chainId"`
+	AAL     string `json:"aal"`
 }
 
 // pageHeaders serves the static page to GET and HEAD only, with a strict content security
