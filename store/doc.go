@@ -30,9 +30,11 @@
 //   - [KeyStore]: the access-token signing keys that instances share.
 //   - [SessionStore]: refresh sessions, their rotation and revocation.
 //   - [UserStore]: users and their wallets.
+//   - [MFAStore]: TOTP factors (sealed secrets, the last accepted time step) and recovery codes
+//     (hashes).
 //
-// [Store] composes the roles. Further roles (MFA secrets, verification codes, profiles) are added
-// here as the features that need them land.
+// [Store] composes the roles. Further roles (verification codes, profiles) are added here as the
+// features that need them land.
 //
 // # Conformance
 //

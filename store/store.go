@@ -227,6 +227,59 @@ type UserStore interface {
 	UserByWallet(ctx context.Context, address string) (User, error)
 }
 
+// TOTP is a user's time-based one-time password factor. UserID is the key: one factor a user.
+type TOTP struct {
+	UserID string
+	// Secret is the shared secret, sealed (encrypted) by the mfa package; KeyID names the key
+	// that sealed it. Stores keep both as given and never see the plain secret.
+	Secret []byte
+	KeyID  string
+	// CreatedAt is the enrolment. ConfirmedAt is zero until a first valid code confirms the
+	// factor; an unconfirmed factor protects nothing.
+	CreatedAt   time.Time
+	ConfirmedAt time.Time
+	// LastStep is the last RFC 6238 time step whose code was accepted (0: none). A code of that
+	// step or an earlier one is never accepted again.
+	LastStep int64
+}
+
+// MFAStore keeps second factors: TOTP secrets and recovery codes (as hashes).
+type MFAStore interface {
+	// PutTOTP stores a new factor for f.UserID, replacing an unconfirmed one. It returns
+	// ErrConflict when the user has a confirmed factor (disable it first) and ErrInvalid when
+	// UserID, Secret or KeyID is empty.
+	PutTOTP(ctx context.Context, f TOTP) error
+
+	// GetTOTP returns the user's factor, confirmed or not, or ErrNotFound.
+	GetTOTP(ctx context.Context, userID string) (TOTP, error)
+
+	// UseTOTPStep atomically accepts a code's time step: only when step is greater than the
+	// factor's LastStep does it set LastStep = step (and ConfirmedAt = now when it is zero) and
+	// return the updated factor. It returns ErrConflict when step is not greater (a replayed or
+	// older code) — of concurrent calls with the same step exactly one succeeds — and ErrNotFound
+	// when the user has no factor.
+	UseTOTPStep(ctx context.Context, userID string, step int64, now time.Time) (TOTP, error)
+
+	// ResealTOTP replaces the sealed secret and its KeyID, leaving everything else (encryption
+	// key rotation). ErrNotFound when the user has no factor.
+	ResealTOTP(ctx context.Context, userID string, secret []byte, keyID string) error
+
+	// DeleteTOTP deletes the user's factor. Deleting an absent factor is not an error.
+	DeleteTOTP(ctx context.Context, userID string) error
+
+	// ReplaceRecoveryCodes replaces the user's recovery codes with the given hashes, atomically:
+	// the old set is void at once. An empty list deletes them all.
+	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte, now time.Time) error
+
+	// UseRecoveryCode atomically deletes the user's recovery code with the given hash: of
+	// concurrent calls with one hash exactly one succeeds, the rest get ErrNotFound, as does a
+	// hash the user has not (or no longer) got.
+	UseRecoveryCode(ctx context.Context, userID string, hash []byte) error
+
+	// CountRecoveryCodes returns how many unused recovery codes the user has.
+	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
+}
+
 // Store is everything walletauth keeps. Implementations are safe for concurrent use.
 type Store interface {
 	NonceStore
@@ -234,6 +287,7 @@ type Store interface {
 	KeyStore
 	SessionStore
 	UserStore
+	MFAStore
 	// Close releases the store's resources. Later calls fail with an error wrapping ErrClosed;
 	// closing again does nothing.
 	Close() error

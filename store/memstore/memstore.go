@@ -24,6 +24,15 @@ const (
 	DefaultMaxSessions = 100_000
 	// DefaultMaxUsers is the number of users a store keeps unless [WithMaxUsers] says otherwise.
 	DefaultMaxUsers = 1_000_000
+	// DefaultMaxTOTP is the number of TOTP factors a store keeps unless [WithMaxTOTP] says
+	// otherwise.
+	DefaultMaxTOTP = 1_000_000
+	// DefaultMaxRecoveryCodes is the number of recovery codes, of all users together, that a store
+	// keeps unless [WithMaxRecoveryCodes] says otherwise: ten for each of [DefaultMaxTOTP] users.
+	DefaultMaxRecoveryCodes = 10_000_000
+	// MaxRecoveryCodesPerUser is the most recovery codes that one user holds: a
+	// [Store.ReplaceRecoveryCodes] with more returns an error wrapping [store.ErrInvalid].
+	MaxRecoveryCodesPerUser = 64
 )
 
 // purgeBatch is the most expired records of one kind that one call removes. Every call that may
@@ -52,6 +61,8 @@ type config struct {
 	maxKeys     int
 	maxSessions int
 	maxUsers    int
+	maxTOTP     int
+	maxCodes    int
 }
 
 // WithMaxNonces sets how many nonces the store keeps at most; n <= 0 means [DefaultMaxNonces].
@@ -101,6 +112,26 @@ func WithMaxUsers(n int) Option {
 	}
 }
 
+// WithMaxTOTP sets how many TOTP factors the store keeps at most; n <= 0 means [DefaultMaxTOTP].
+func WithMaxTOTP(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxTOTP = n
+		}
+	}
+}
+
+// WithMaxRecoveryCodes sets how many recovery codes, of all users together, the store keeps at
+// most; n <= 0 means [DefaultMaxRecoveryCodes]. One user holds at most [MaxRecoveryCodesPerUser]
+// whatever n is.
+func WithMaxRecoveryCodes(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxCodes = n
+		}
+	}
+}
+
 // Store is a [store.Store] that keeps its records in memory. It is safe for concurrent use. The
 // zero value is not usable; call [New].
 type Store struct {
@@ -118,13 +149,21 @@ type Store struct {
 	users    map[string]*store.User
 	wallets  map[string]*store.User
 	maxUsers int
+	// totp holds the TOTP factors by user id; codes the recovery code hashes by user id (a user
+	// without codes has no entry), nCodes how many hashes codes holds in all.
+	totp     map[string]*store.TOTP
+	maxTOTP  int
+	codes    map[string][][]byte
+	nCodes   int
+	maxCodes int
 }
 
 var _ store.Store = (*Store)(nil)
 
 // New returns an empty store. Without options it keeps at most [DefaultMaxNonces] nonces,
-// [DefaultMaxCounters] counters, [DefaultMaxKeys] signing keys, [DefaultMaxSessions] sessions and
-// [DefaultMaxUsers] users.
+// [DefaultMaxCounters] counters, [DefaultMaxKeys] signing keys, [DefaultMaxSessions] sessions,
+// [DefaultMaxUsers] users, [DefaultMaxTOTP] TOTP factors and [DefaultMaxRecoveryCodes] recovery
+// codes.
 func New(opts ...Option) *Store {
 	c := config{
 		maxNonces:   DefaultMaxNonces,
@@ -132,6 +171,8 @@ func New(opts ...Option) *Store {
 		maxKeys:     DefaultMaxKeys,
 		maxSessions: DefaultMaxSessions,
 		maxUsers:    DefaultMaxUsers,
+		maxTOTP:     DefaultMaxTOTP,
+		maxCodes:    DefaultMaxRecoveryCodes,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -146,6 +187,10 @@ func New(opts ...Option) *Store {
 		users:    make(map[string]*store.User),
 		wallets:  make(map[string]*store.User),
 		maxUsers: c.maxUsers,
+		totp:     make(map[string]*store.TOTP),
+		maxTOTP:  c.maxTOTP,
+		codes:    make(map[string][][]byte),
+		maxCodes: c.maxCodes,
 	}
 	s.sessions.onRemove = s.dropSession
 	return s
@@ -308,6 +353,9 @@ type Sizes struct {
 	Nonces, Counters, Keys, Sessions int
 	// Users is the number of users (bounded), Wallets the number of their wallets.
 	Users, Wallets int
+	// TOTP is the number of TOTP factors, RecoveryCodes the number of unused recovery codes of all
+	// users together; both are bounded.
+	TOTP, RecoveryCodes int
 }
 
 // Sizes reports how many records of each kind the store holds.
@@ -315,12 +363,14 @@ func (s *Store) Sizes() Sizes {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return Sizes{
-		Nonces:   len(s.nonces.m),
-		Counters: len(s.counters.m),
-		Keys:     len(s.keys.m),
-		Sessions: len(s.sessions.m),
-		Users:    len(s.users),
-		Wallets:  len(s.wallets),
+		Nonces:        len(s.nonces.m),
+		Counters:      len(s.counters.m),
+		Keys:          len(s.keys.m),
+		Sessions:      len(s.sessions.m),
+		Users:         len(s.users),
+		Wallets:       len(s.wallets),
+		TOTP:          len(s.totp),
+		RecoveryCodes: s.nCodes,
 	}
 }
 
@@ -335,6 +385,7 @@ func (s *Store) Close() error {
 	s.sessions = table[store.Session]{}
 	s.byUser, s.revoked = nil, nil
 	s.users, s.wallets = nil, nil
+	s.totp, s.codes, s.nCodes = nil, nil, 0
 	return nil
 }
 

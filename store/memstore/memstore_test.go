@@ -31,7 +31,8 @@ func TestConformanceSmallBounds(t *testing.T) {
 	// The suite holds at most 100 records of a kind per store; bounds just above must not show.
 	storetest.Run(t, func(t *testing.T) store.Store {
 		s := memstore.New(memstore.WithMaxNonces(101), memstore.WithMaxCounters(101),
-			memstore.WithMaxKeys(101), memstore.WithMaxSessions(101), memstore.WithMaxUsers(101))
+			memstore.WithMaxKeys(101), memstore.WithMaxSessions(101), memstore.WithMaxUsers(101),
+			memstore.WithMaxTOTP(101), memstore.WithMaxRecoveryCodes(101))
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
@@ -202,6 +203,12 @@ func TestClosed(t *testing.T) {
 	if err := s.CreateNonce(ctx, nonce("closed01", base, time.Minute), base); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.PutTOTP(ctx, totp("u")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceRecoveryCodes(ctx, "u", codes("u", 3), base); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close = %v", err)
 	}
@@ -222,6 +229,9 @@ func TestClosed(t *testing.T) {
 	}
 	if err := s.CreateSession(ctx, session("closed", "u", base)); !errors.Is(err, memstore.ErrClosed) {
 		t.Errorf("CreateSession after Close = %v, want ErrClosed", err)
+	}
+	if _, err := s.UseTOTPStep(ctx, "u", 1, base); !errors.Is(err, memstore.ErrClosed) {
+		t.Errorf("UseTOTPStep after Close = %v, want ErrClosed", err)
 	}
 }
 
@@ -465,6 +475,119 @@ func TestUserCapacity(t *testing.T) {
 	if got := s.Sizes(); got.Users != 2 || got.Wallets != 3 {
 		t.Errorf("Sizes = %+v, want 2 users, 3 wallets", got)
 	}
+}
+
+func totp(user string) store.TOTP {
+	return store.TOTP{UserID: user, Secret: []byte("sealed/" + user), KeyID: "mfa-key-1", CreatedAt: base}
+}
+
+func codes(prefix string, n int) [][]byte {
+	list := make([][]byte, n)
+	for i := range list {
+		list[i] = []byte(fmt.Sprint(prefix, "/code", i))
+	}
+	return list
+}
+
+func TestTOTPCapacity(t *testing.T) {
+	ctx := t.Context()
+	s := memstore.New(memstore.WithMaxTOTP(2))
+	defer s.Close()
+	for _, user := range []string{"a", "b"} {
+		if err := s.PutTOTP(ctx, totp(user)); err != nil {
+			t.Fatalf("PutTOTP(%s) = %v", user, err)
+		}
+	}
+	if err := s.PutTOTP(ctx, totp("c")); !errors.Is(err, store.ErrCapacity) {
+		t.Fatalf("PutTOTP of a third user when full = %v, want ErrCapacity", err)
+	}
+	// Held factors keep working when the store is full: replaced while unconfirmed, used,
+	// resealed; a confirmed one is still a conflict.
+	if err := s.PutTOTP(ctx, totp("a")); err != nil {
+		t.Errorf("PutTOTP replacing an unconfirmed factor when full = %v, want nil", err)
+	}
+	if _, err := s.UseTOTPStep(ctx, "a", 1, base); err != nil {
+		t.Errorf("UseTOTPStep when full = %v, want nil", err)
+	}
+	if err := s.ResealTOTP(ctx, "a", []byte("resealed"), "mfa-key-2"); err != nil {
+		t.Errorf("ResealTOTP when full = %v, want nil", err)
+	}
+	if err := s.PutTOTP(ctx, totp("a")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("PutTOTP over a confirmed factor when full = %v, want ErrConflict", err)
+	}
+	if got := s.Sizes().TOTP; got != 2 {
+		t.Errorf("Sizes().TOTP = %d, want 2", got)
+	}
+	// A deletion makes room.
+	if err := s.DeleteTOTP(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutTOTP(ctx, totp("c")); err != nil {
+		t.Errorf("PutTOTP after a deletion = %v, want nil", err)
+	}
+	if _, err := s.GetTOTP(ctx, "b"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetTOTP of the deleted factor = %v, want ErrNotFound", err)
+	}
+}
+
+func TestRecoveryCodeCapacity(t *testing.T) {
+	ctx := t.Context()
+	s := memstore.New(memstore.WithMaxRecoveryCodes(100))
+	defer s.Close()
+	count := func(user string, want int) {
+		t.Helper()
+		if n, err := s.CountRecoveryCodes(ctx, user); err != nil || n != want {
+			t.Errorf("CountRecoveryCodes(%s) = %d, %v; want %d", user, n, err, want)
+		}
+	}
+	// One user holds at most MaxRecoveryCodesPerUser codes, whatever the room.
+	a := codes("a", memstore.MaxRecoveryCodesPerUser+1)
+	if err := s.ReplaceRecoveryCodes(ctx, "a", a, base); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("ReplaceRecoveryCodes of %d codes = %v, want ErrInvalid", len(a), err)
+	}
+	a = a[:memstore.MaxRecoveryCodesPerUser]
+	if err := s.ReplaceRecoveryCodes(ctx, "a", a, base); err != nil {
+		t.Fatalf("ReplaceRecoveryCodes of %d codes = %v, want nil", len(a), err)
+	}
+	b := codes("b", 100-len(a))
+	if err := s.ReplaceRecoveryCodes(ctx, "b", b, base); err != nil {
+		t.Fatalf("ReplaceRecoveryCodes up to the limit = %v, want nil", err)
+	}
+	// Full: a new user's set, or a larger set, is refused, and the old set kept.
+	if err := s.ReplaceRecoveryCodes(ctx, "c", codes("c", 1), base); !errors.Is(err, store.ErrCapacity) {
+		t.Errorf("ReplaceRecoveryCodes of a new user when full = %v, want ErrCapacity", err)
+	}
+	if err := s.ReplaceRecoveryCodes(ctx, "b", codes("b2", len(b)+1), base); !errors.Is(err, store.ErrCapacity) {
+		t.Errorf("ReplaceRecoveryCodes of a larger set when full = %v, want ErrCapacity", err)
+	}
+	count("b", len(b))
+	// A set of the same size replaces the old, whose room it takes.
+	if err := s.ReplaceRecoveryCodes(ctx, "b", codes("b3", len(b)), base); err != nil {
+		t.Errorf("ReplaceRecoveryCodes of a set of the same size when full = %v, want nil", err)
+	}
+	// Used codes make room; so does an empty set.
+	if err := s.UseRecoveryCode(ctx, "a", a[5]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceRecoveryCodes(ctx, "c", codes("c", 1), base); err != nil {
+		t.Errorf("ReplaceRecoveryCodes after a code was used = %v, want nil", err)
+	}
+	if got := s.Sizes().RecoveryCodes; got != 100 {
+		t.Errorf("Sizes().RecoveryCodes = %d, want 100", got)
+	}
+	if err := s.ReplaceRecoveryCodes(ctx, "a", nil, base); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Sizes().RecoveryCodes; got != 100-len(a)+1 {
+		t.Errorf("Sizes().RecoveryCodes = %d, want %d", got, 100-len(a)+1)
+	}
+	// A now out of range is refused, as in a store that keeps it.
+	far := time.Date(2300, time.January, 1, 0, 0, 0, 0, time.UTC)
+	if err := s.ReplaceRecoveryCodes(ctx, "a", codes("a", 1), far); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("ReplaceRecoveryCodes at a now after 2262 = %v, want ErrInvalid", err)
+	}
+	count("a", 0)
+	count("c", 1)
 }
 
 // TestSessionFloodBounded creates sessions nobody refreshes, and checks that the store never holds
@@ -721,6 +844,24 @@ func BenchmarkIncrementCounter(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, _, err := s.IncrementCounter(ctx, "rate:ip:192.0.2.1", time.Minute, base); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUseTOTPStep(b *testing.B) {
+	ctx := context.Background()
+	s := memstore.New()
+	defer s.Close()
+	f := store.TOTP{UserID: "benchUser", Secret: make([]byte, 60), KeyID: "mfa-key-1", CreatedAt: base}
+	if err := s.PutTOTP(ctx, f); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	step := base.Unix() / 30
+	for b.Loop() {
+		step++
+		if _, err := s.UseTOTPStep(ctx, f.UserID, step, base); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -31,6 +31,13 @@
 // primary key of the wallets table, which holds the address with its ASCII letters in lower case
 // (as SQL's lower() has it); the address itself is kept as given.
 //
+// A TOTP factor is a row of the table totp, keyed by user id, with its sealed secret as a BLOB and
+// confirmed_at NULL while it is unconfirmed; recovery codes are rows (user_id, hash) of the table
+// recovery_codes, whose primary key they are, each with the now of the ReplaceRecoveryCodes that
+// stored it as created_at. Neither refers to a user row, and DeleteTOTP leaves the user's codes.
+// One user holds at most [MaxRecoveryCodesPerUser] codes; a LastStep below zero, a zero now of
+// UseTOTPStep, an empty hash and a hash given twice are [store.ErrInvalid].
+//
 // # Concurrency
 //
 // A file database runs in WAL mode with synchronous=NORMAL (a commit is durable across a crash of
@@ -39,23 +46,29 @@
 // process instead of contending for SQLite's write lock: "database is locked" cannot arise between
 // the goroutines of one process, only when another process holds the lock for longer than the busy
 // timeout. Reads (GetNonce, ListKeys, GetSession, ListSessions, RevokedSince, GetUser,
-// UserByWallet) use a separate pool of read-only connections, which WAL lets run beside the
-// writer. An in-memory database uses one connection for everything, since each connection to
-// ":memory:" would be a database of its own.
+// UserByWallet, GetTOTP, CountRecoveryCodes) use a separate pool of read-only connections, which
+// WAL lets run beside the writer. An in-memory database uses one connection for everything, since
+// each connection to ":memory:" would be a database of its own.
 //
-// Every operation but CreateUser is a single statement, atomic without a transaction:
-// ConsumeNonce is a DELETE ... RETURNING, AddNonceFailure an UPDATE ... RETURNING,
-// IncrementCounter an INSERT ... ON CONFLICT DO UPDATE ... RETURNING, CreateNonce, CreateKey and
-// CreateSession upserts that replace only an expired row, RevokeSession and RevokeUserSessions
-// conditional UPDATEs. RotateRefresh is the compare-and-set UPDATE ... SET refresh_hash = new,
-// retired_refresh_hashes = retired, ... WHERE id = ? AND refresh_hash = old AND revoked_at IS NULL
-// AND (live) RETURNING ...; when it changes nothing, a read of the session tells
-// [store.ErrNotFound] from [store.ErrConflict]. CreateUser inserts the user and its wallets in one
-// transaction on the writer, which takes the write lock at BEGIN (BEGIN IMMEDIATE): it cannot fail
-// half-way for a lock, and a conflict on any wallet rolls back the whole user.
+// Every operation but CreateUser and ReplaceRecoveryCodes is a single statement, atomic without a
+// transaction: ConsumeNonce and UseRecoveryCode are a DELETE ... RETURNING, AddNonceFailure an
+// UPDATE ... RETURNING, IncrementCounter an INSERT ... ON CONFLICT DO UPDATE ... RETURNING,
+// CreateNonce, CreateKey and CreateSession upserts that replace only an expired row, PutTOTP an
+// upsert that replaces only an unconfirmed factor, RevokeSession, RevokeUserSessions and
+// ResealTOTP conditional UPDATEs. RotateRefresh is the compare-and-set UPDATE ... SET
+// refresh_hash = new, retired_refresh_hashes = retired, ... WHERE id = ? AND refresh_hash = old
+// AND revoked_at IS NULL AND (live) RETURNING ...; when it changes nothing, a read of the session
+// tells [store.ErrNotFound] from [store.ErrConflict]. UseTOTPStep is the compare-and-set UPDATE
+// totp SET last_step = step, confirmed_at = (now when NULL) WHERE user_id = ? AND last_step < step
+// RETURNING ...; when it changes nothing, a read of the factor tells [store.ErrNotFound] from
+// [store.ErrConflict]. CreateUser inserts the user and its wallets in one transaction on the
+// writer, which takes the write lock at BEGIN (BEGIN IMMEDIATE): it cannot fail half-way for a
+// lock, and a conflict on any wallet rolls back the whole user. ReplaceRecoveryCodes deletes the
+// user's codes and inserts the new ones in such a transaction, so that the old set is void at the
+// commit that makes the new one usable.
 //
-// Statements are prepared per role (nonces, counters, keys, sessions, users) on the first call of
-// the role, so a store used for some roles only never prepares the rest.
+// Statements are prepared per role (nonces, counters, keys, sessions, users, second factors) on
+// the first call of the role, so a store used for some roles only never prepares the rest.
 //
 // # Expiry
 //
@@ -65,7 +78,7 @@
 // the tables stay near the size of their live rows and no call does unbounded work. Keys are few
 // and made seldom: every CreateKey deletes up to 1024 expired keys. CreateKey and CreateSession
 // take no now; the new record's CreatedAt stands for it (with a zero CreatedAt they purge and
-// replace nothing). Users do not expire.
+// replace nothing). Users, TOTP factors and recovery codes do not expire.
 //
 // # Errors and cancellation
 //

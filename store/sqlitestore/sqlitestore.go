@@ -99,6 +99,8 @@ type Store struct {
 	createSession, getSession, sessionState, rotateRefresh, revokeSession          *sql.Stmt
 	revokeUserSessions, listSessions, revokedSince, purgeSessions                  *sql.Stmt
 	insertUser, insertWallet, getUser, userByWallet                                *sql.Stmt
+	putTOTP, getTOTP, useTOTPStep, totpExists, resealTOTP, deleteTOTP              *sql.Stmt
+	deleteRecoveryCodes, insertRecoveryCode, useRecoveryCode, countRecoveryCodes   *sql.Stmt
 
 	prepared [roles]prepared
 
@@ -162,6 +164,7 @@ const (
 	keyRole
 	sessionRole
 	userRole
+	mfaRole
 	roles
 )
 
@@ -230,6 +233,17 @@ func (s *Store) prepare(ctx context.Context, r role) error {
 		s.insertWallet = prep(s.w, insertWalletSQL)
 		s.getUser = prep(s.r, getUserSQL)
 		s.userByWallet = prep(s.r, userByWalletSQL)
+	case mfaRole:
+		s.putTOTP = prep(s.w, putTOTPSQL)
+		s.getTOTP = prep(s.r, getTOTPSQL)
+		s.useTOTPStep = prep(s.w, useTOTPStepSQL)
+		s.totpExists = prep(s.r, totpExistsSQL)
+		s.resealTOTP = prep(s.w, resealTOTPSQL)
+		s.deleteTOTP = prep(s.w, deleteTOTPSQL)
+		s.deleteRecoveryCodes = prep(s.w, deleteRecoveryCodesSQL)
+		s.insertRecoveryCode = prep(s.w, insertRecoveryCodeSQL)
+		s.useRecoveryCode = prep(s.w, useRecoveryCodeSQL)
+		s.countRecoveryCodes = prep(s.r, countRecoveryCodesSQL)
 	}
 	if err != nil {
 		for _, st := range p.stmts {

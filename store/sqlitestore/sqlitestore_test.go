@@ -120,10 +120,11 @@ func TestReopen(t *testing.T) {
 		t.Fatalf("Close = %v", err)
 	}
 	first := migrationRows(t, path)
-	if len(first) != 3 || first[0].version != 1 || first[0].name != "0001_init" ||
+	if len(first) != 4 || first[0].version != 1 || first[0].name != "0001_init" ||
 		first[1].version != 2 || first[1].name != "0002_keys_sessions_users" ||
-		first[2].version != 3 || first[2].name != "0003_retired_refresh_hashes" {
-		t.Fatalf("schema_migrations = %+v, want versions 1, 0001_init, 2, 0002_keys_sessions_users and 3, 0003_retired_refresh_hashes", first)
+		first[2].version != 3 || first[2].name != "0003_retired_refresh_hashes" ||
+		first[3].version != 4 || first[3].name != "0004_mfa" {
+		t.Fatalf("schema_migrations = %+v, want versions 1, 0001_init, 2, 0002_keys_sessions_users, 3, 0003_retired_refresh_hashes and 4, 0004_mfa", first)
 	}
 
 	for range 2 {
@@ -173,8 +174,8 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Errorf("GetNonce of a nonce from version 1 = %v", err)
 	}
 	rows := migrationRows(t, path)
-	if len(rows) != 3 || rows[0].appliedAt != 1 || rows[1].version != 2 || rows[2].version != 3 {
-		t.Errorf("schema_migrations = %+v, want version 1 as it was and versions 2 and 3", rows)
+	if len(rows) != 4 || rows[0].appliedAt != 1 || rows[1].version != 2 || rows[2].version != 3 || rows[3].version != 4 {
+		t.Errorf("schema_migrations = %+v, want version 1 as it was and versions 2, 3 and 4", rows)
 	}
 	v := session("migrated", "user", base)
 	if err := s.CreateSession(ctx, v); err != nil {
@@ -216,8 +217,8 @@ VALUES ('fromV2', 'user', '', 1, 'aal1', '["siwe"]', X'0102', X'01', ?1, ?1, ?1,
 	db.Close()
 	s := open(t, path)
 	rows := migrationRows(t, path)
-	if len(rows) != 3 || rows[1].appliedAt != 1 || rows[2].version != 3 || rows[2].name != "0003_retired_refresh_hashes" {
-		t.Errorf("schema_migrations = %+v, want versions 1 and 2 as they were and version 3", rows)
+	if len(rows) != 4 || rows[1].appliedAt != 1 || rows[2].version != 3 || rows[2].name != "0003_retired_refresh_hashes" || rows[3].version != 4 {
+		t.Errorf("schema_migrations = %+v, want versions 1 and 2 as they were and versions 3 and 4", rows)
 	}
 	v, err := s.GetSession(ctx, "fromV2", base)
 	if err != nil || string(v.RefreshHash) != "\x01\x02" || string(v.PrevRefreshHash) != "\x01" || v.RetiredRefreshHashes != nil {
@@ -661,6 +662,155 @@ func TestTwoStoresOneFileSessions(t *testing.T) {
 	}
 }
 
+// TestMFAStoredForm checks how factors and recovery codes sit in the database, for other programs
+// that read it.
+func TestMFAStoredForm(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "walletauth.db")
+	s := open(t, path)
+	f := store.TOTP{UserID: "user", Secret: []byte{0, 1, 2}, KeyID: "mfa-key-1", CreatedAt: base, LastStep: 0}
+	if err := s.PutTOTP(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	db := inspect(t, path)
+	var (
+		secret             []byte
+		keyID              string
+		created, confirmed sql.NullInt64
+		lastStep           int64
+	)
+	row := func() {
+		t.Helper()
+		if err := db.QueryRow(`SELECT secret, key_id, created_at, confirmed_at, last_step FROM totp WHERE user_id = 'user'`).
+			Scan(&secret, &keyID, &created, &confirmed, &lastStep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	row()
+	if string(secret) != "\x00\x01\x02" || keyID != "mfa-key-1" || created.Int64 != base.UnixNano() || confirmed.Valid || lastStep != 0 {
+		t.Errorf("stored factor = %x, %q, %v, %v, %d; want the secret, the key id, CreatedAt in ns, NULL, 0", secret, keyID, created, confirmed, lastStep)
+	}
+	now := base.Add(time.Minute + 1)
+	if _, err := s.UseTOTPStep(ctx, "user", 42, now); err != nil {
+		t.Fatal(err)
+	}
+	row()
+	if confirmed.Int64 != now.UnixNano() || lastStep != 42 {
+		t.Errorf("stored factor after UseTOTPStep: confirmed_at %v, last_step %d; want %d, 42", confirmed, lastStep, now.UnixNano())
+	}
+	if err := s.ReplaceRecoveryCodes(ctx, "user", [][]byte{{0xab}, {0xcd, 0xef}}, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceRecoveryCodes(ctx, "other", [][]byte{{0xab}}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(`SELECT user_id, hex(hash), created_at FROM recovery_codes ORDER BY user_id, hash`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var user, h string
+		var at sql.NullInt64
+		if err := rows.Scan(&user, &h, &at); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprint(user, " ", h, " ", at.Valid && at.Int64 == now.UnixNano(), " ", at.Valid))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	want := []string{"other AB false false", "user AB true true", "user CDEF true true"}
+	if !slices.Equal(got, want) {
+		t.Errorf("stored recovery codes = %q, want %q", got, want)
+	}
+	// The schema refuses what no store would write.
+	for _, q := range []string{
+		`INSERT INTO totp (user_id, secret, key_id, last_step) VALUES ('bad', X'01', 'k', -1)`,
+		`INSERT INTO totp (user_id, secret, key_id, last_step) VALUES ('bad', X'', 'k', 0)`,
+		`INSERT INTO totp (user_id, secret, key_id, last_step) VALUES ('bad', X'01', '', 0)`,
+		`INSERT INTO recovery_codes (user_id, hash) VALUES ('bad', X'')`,
+		`INSERT INTO recovery_codes (user_id, hash) VALUES ('user', X'AB')`,
+	} {
+		if _, err := db.Exec(q); err == nil {
+			t.Errorf("%s succeeded, want a constraint error", q)
+		}
+	}
+}
+
+func TestRecoveryCodeLimits(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, sqlitestore.Memory)
+	codes := make([][]byte, sqlitestore.MaxRecoveryCodesPerUser+1)
+	for i := range codes {
+		codes[i] = []byte(fmt.Sprint("code", i))
+	}
+	if err := s.ReplaceRecoveryCodes(ctx, "user", codes[:sqlitestore.MaxRecoveryCodesPerUser], base); err != nil {
+		t.Fatalf("ReplaceRecoveryCodes of %d codes = %v, want nil", sqlitestore.MaxRecoveryCodesPerUser, err)
+	}
+	if err := s.ReplaceRecoveryCodes(ctx, "user", codes, base); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("ReplaceRecoveryCodes of %d codes = %v, want ErrInvalid", len(codes), err)
+	}
+	far := time.Date(2300, time.January, 1, 0, 0, 0, 0, time.UTC)
+	if err := s.ReplaceRecoveryCodes(ctx, "user", codes[:1], far); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("ReplaceRecoveryCodes at a now after 2262 = %v, want ErrInvalid", err)
+	}
+	if n, err := s.CountRecoveryCodes(ctx, "user"); err != nil || n != sqlitestore.MaxRecoveryCodesPerUser {
+		t.Errorf("CountRecoveryCodes = %d, %v; want the %d kept", n, err, sqlitestore.MaxRecoveryCodesPerUser)
+	}
+}
+
+// TestTwoStoresOneFileMFA has two stores (as two processes would) accept one TOTP step, use one
+// recovery code and replace a set at once: one call wins each race, and nothing fails for a lock.
+func TestTwoStoresOneFileMFA(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "walletauth.db")
+	stores := []*sqlitestore.Store{open(t, path), open(t, path)}
+	if err := stores[0].PutTOTP(ctx, store.TOTP{UserID: "user", Secret: []byte{1}, KeyID: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	shared := []byte("shared code")
+	if err := stores[1].ReplaceRecoveryCodes(ctx, "user", [][]byte{shared}, base); err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	errs := make([]error, 2*n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, errs[i] = stores[i%2].UseTOTPStep(ctx, "user", 1000, base)
+		})
+		wg.Go(func() {
+			errs[n+i] = stores[i%2].UseRecoveryCode(ctx, "user", shared)
+		})
+		wg.Go(func() {
+			codes := [][]byte{[]byte(fmt.Sprint("other", i)), []byte(fmt.Sprint("other", i+1))}
+			if err := stores[i%2].ReplaceRecoveryCodes(ctx, "other", codes, base); err != nil {
+				t.Errorf("ReplaceRecoveryCodes #%d = %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	for half, want := range []error{store.ErrConflict, store.ErrNotFound} {
+		wins := 0
+		for i, err := range errs[half*n : (half+1)*n] {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, want):
+				t.Errorf("call %d of kind %d = %v, want nil or %v", i, half, err, want)
+			}
+		}
+		if wins != 1 {
+			t.Errorf("%d calls of kind %d succeeded, want 1", wins, half)
+		}
+	}
+	if c, err := stores[0].CountRecoveryCodes(ctx, "other"); err != nil || c != 2 {
+		t.Errorf("CountRecoveryCodes after the race of replacements = %d, %v; want one whole set of 2", c, err)
+	}
+}
+
 func benchmarkNonceIssueConsume(b *testing.B, path string) {
 	ctx := context.Background()
 	s := open(b, path)
@@ -772,6 +922,31 @@ func BenchmarkSessionRefresh(b *testing.B) {
 
 func BenchmarkSessionRefreshMemory(b *testing.B) {
 	benchmarkSessionRefresh(b, sqlitestore.Memory)
+}
+
+func benchmarkUseTOTPStep(b *testing.B, path string) {
+	ctx := context.Background()
+	s := open(b, path)
+	f := store.TOTP{UserID: "benchUser", Secret: make([]byte, 60), KeyID: "mfa-key-1", CreatedAt: base}
+	if err := s.PutTOTP(ctx, f); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	step := base.Unix() / 30
+	for b.Loop() {
+		step++
+		if _, err := s.UseTOTPStep(ctx, f.UserID, step, base); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUseTOTPStep(b *testing.B) {
+	benchmarkUseTOTPStep(b, filepath.Join(b.TempDir(), "bench.db"))
+}
+
+func BenchmarkUseTOTPStepMemory(b *testing.B) {
+	benchmarkUseTOTPStep(b, sqlitestore.Memory)
 }
 
 func ExampleOpen() {

@@ -43,12 +43,27 @@
 // round trips with wallets in the order given; address uniqueness and lookup without regard to
 // case; that a CreateUser that conflicts stores nothing, not even its other wallets.
 //
+// For second factors: round trips of every field of a TOTP factor (the sealed secret as arbitrary
+// bytes, a zero ConfirmedAt that stays zero, the largest LastStep); PutTOTP replacing an
+// unconfirmed factor whole but refusing a confirmed one with [store.ErrConflict] and leaving it
+// unchanged; [store.ErrInvalid] for an empty UserID, Secret or KeyID; UseTOTPStep as a
+// compare-and-set (a step equal to or below LastStep is [store.ErrConflict] and changes nothing,
+// a greater one is accepted, ConfirmedAt is set by the first accepted step and never moved, an
+// absent factor is [store.ErrNotFound]); ResealTOTP changing the secret and KeyID only; idempotent
+// DeleteTOTP, after which the user may enrol afresh. For recovery codes: each used once, then
+// [store.ErrNotFound]; ReplaceRecoveryCodes voiding the old set at once, an empty list deleting
+// them all; other users' codes untouched (the same hash in two users' sets is two codes); exact
+// matching of user IDs and hashes; CountRecoveryCodes.
+//
 // For all: that a call with a cancelled context returns an error wrapping [context.Canceled] and
 // changes nothing; that concurrent calls keep their promises (one consumer of a nonce, no lost
 // increment, one winner of 50 refreshes with one hash, whose retired hashes are the ones kept, and
-// of 50 users claiming one address, a refresh racing a revocation never winning after it); that
-// stores copy the slices they take and give (a session's list of retired hashes and each hash in
-// it); and that calls after Close fail.
+// of 50 users claiming one address, a refresh racing a revocation never winning after it, one
+// winner of 20 callers presenting one TOTP step (19 [store.ErrConflict]) or using one recovery
+// code, the greatest of 20 racing steps ending as LastStep, a replaced set whole after a race with
+// uses of the old one); that stores copy the slices they take and give (a session's list of
+// retired hashes and each hash in it, a factor's secret, recovery code hashes); and that calls
+// after Close fail.
 //
 // # Readings of the contract
 //
@@ -63,6 +78,18 @@
 //     unrevoked, or expired at once. A store must not report success for them.
 //   - An address listed twice in one new user (in any case) is [store.ErrInvalid], and so is an
 //     empty address.
+//   - A TOTP factor's LastStep below zero (RFC 6238 steps are not negative; 0 means none) and
+//     its times out of range are [store.ErrInvalid]. So is a UseTOTPStep at the zero time, or out
+//     of range, confirmed factor or not: a factor confirmed at the zero time would look
+//     unconfirmed. A step at or below zero is never greater than a LastStep, so it is
+//     [store.ErrConflict].
+//   - ResealTOTP to an empty secret or KeyID, which PutTOTP would refuse, is [store.ErrInvalid].
+//   - ReplaceRecoveryCodes with an empty user ID, an empty (or nil) hash, or one hash twice
+//     (which would be one code counted twice) is [store.ErrInvalid], and keeps the old set. The
+//     suite never gives one user more than 20 codes, as a store may bound the number (memstore
+//     and sqlitestore allow 64).
+//   - The factor and the recovery codes are records of their own: DeleteTOTP leaves the codes,
+//     and ReplaceRecoveryCodes the factor.
 //   - CreateKey and CreateSession take no now, so the suite accepts both answers to re-creating an
 //     ID whose record has expired: [store.ErrConflict], or success that keeps the new record whole.
 //     A record that is live at the new one's CreatedAt, or any held record when CreatedAt is zero,

@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Key", keyTests},
 		{"Session", sessionTests},
 		{"User", userTests},
+		{"MFA", mfaTests},
 		{"Cancelled", cancelledTests},
 		{"Concurrent", concurrentTests},
 		{"Close", closeTests},
@@ -105,6 +106,14 @@ var cancelledTests = []test{
 	{"CreateUser", testCancelledCreateUser},
 	{"GetUser", testCancelledGetUser},
 	{"UserByWallet", testCancelledUserByWallet},
+	{"PutTOTP", testCancelledPutTOTP},
+	{"GetTOTP", testCancelledGetTOTP},
+	{"UseTOTPStep", testCancelledUseTOTPStep},
+	{"ResealTOTP", testCancelledResealTOTP},
+	{"DeleteTOTP", testCancelledDeleteTOTP},
+	{"ReplaceRecoveryCodes", testCancelledReplaceRecoveryCodes},
+	{"UseRecoveryCode", testCancelledUseRecoveryCode},
+	{"CountRecoveryCodes", testCancelledCountRecoveryCodes},
 }
 
 var concurrentTests = []test{
@@ -117,6 +126,11 @@ var concurrentTests = []test{
 	{"RotateRevoke", testConcurrentRotateRevoke},
 	{"CreateSessionSameID", testConcurrentCreateSession},
 	{"CreateUserSameAddress", testConcurrentCreateUser},
+	{"UseTOTPStepOneWinner", testConcurrentUseTOTPStep},
+	{"UseTOTPStepRising", testConcurrentUseTOTPStepRising},
+	{"UseRecoveryCodeOneWinner", testConcurrentUseRecoveryCode},
+	{"UseRecoveryCodesDistinct", testConcurrentUseRecoveryCodes},
+	{"ReplaceRecoveryCodesWhileUsed", testConcurrentReplaceRecoveryCodes},
 }
 
 var closeTests = []test{
@@ -707,6 +721,9 @@ func testCloseCallsFail(t *testing.T, s store.Store) {
 	createKey(t, s, newKey("beforeClose", base))
 	createSession(t, s, newSession("beforeClose", "user"))
 	createUser(t, s, newUser("beforeClose", address))
+	putTOTP(t, s, newTOTP("beforeClose"))
+	codes := codeHashes("beforeClose", 2)
+	replaceCodes(t, s, "beforeClose", codes, base)
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close = %v, want nil", err)
 	}
@@ -755,6 +772,18 @@ func testCloseCallsFail(t *testing.T, s store.Store) {
 	closed("GetUser", err)
 	_, err = s.UserByWallet(ctx, address)
 	closed("UserByWallet", err)
+
+	closed("PutTOTP", s.PutTOTP(ctx, newTOTP("afterClose")))
+	_, err = s.GetTOTP(ctx, "beforeClose")
+	closed("GetTOTP", err)
+	_, err = s.UseTOTPStep(ctx, "beforeClose", step0, base)
+	closed("UseTOTPStep", err)
+	closed("ResealTOTP", s.ResealTOTP(ctx, "beforeClose", hash("new"), "mfa-key-2"))
+	closed("DeleteTOTP", s.DeleteTOTP(ctx, "beforeClose"))
+	closed("ReplaceRecoveryCodes", s.ReplaceRecoveryCodes(ctx, "beforeClose", codeHashes("afterClose", 2), base))
+	closed("UseRecoveryCode", s.UseRecoveryCode(ctx, "beforeClose", codes[0]))
+	_, err = s.CountRecoveryCodes(ctx, "beforeClose")
+	closed("CountRecoveryCodes", err)
 }
 
 func testCancelledCreateKey(t *testing.T, s store.Store) {

@@ -1,0 +1,253 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/walletauth/walletauth/store"
+)
+
+// MaxRecoveryCodesPerUser is the most recovery codes that one user holds: a
+// [Store.ReplaceRecoveryCodes] with more returns an error wrapping [store.ErrInvalid]. It bounds
+// the transaction that stores a set, and matches the bound of memstore.
+const MaxRecoveryCodesPerUser = 64
+
+// SQL of the second factors. Every operation but ReplaceRecoveryCodes is one statement;
+// ReplaceRecoveryCodes is one transaction.
+const (
+	totpColumns = `user_id, secret, key_id, created_at, confirmed_at, last_step`
+	// putTOTPSQL inserts a factor, or replaces the user's factor while it is unconfirmed: a
+	// confirmed one leaves the statement without a change, which is the conflict.
+	putTOTPSQL = `INSERT INTO totp (` + totpColumns + `) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+ON CONFLICT (user_id) DO UPDATE SET
+	secret = excluded.secret, key_id = excluded.key_id, created_at = excluded.created_at,
+	confirmed_at = excluded.confirmed_at, last_step = excluded.last_step
+WHERE totp.confirmed_at IS NULL`
+	getTOTPSQL = `SELECT ` + totpColumns + ` FROM totp WHERE user_id = ?1`
+	// useTOTPStepSQL is the compare-and-set of UseTOTPStep: only a greater step moves last_step,
+	// and the first confirms the factor at ?3.
+	useTOTPStepSQL = `UPDATE totp SET last_step = ?2,
+	confirmed_at = CASE WHEN confirmed_at IS NULL THEN ?3 ELSE confirmed_at END
+WHERE user_id = ?1 AND last_step < ?2
+RETURNING ` + totpColumns
+	// totpExistsSQL tells why a UseTOTPStep changed nothing: no factor, or a step not greater.
+	totpExistsSQL = `SELECT 1 FROM totp WHERE user_id = ?1`
+	resealTOTPSQL = `UPDATE totp SET secret = ?2, key_id = ?3 WHERE user_id = ?1`
+	deleteTOTPSQL = `DELETE FROM totp WHERE user_id = ?1`
+
+	deleteRecoveryCodesSQL = `DELETE FROM recovery_codes WHERE user_id = ?1`
+	insertRecoveryCodeSQL  = `INSERT INTO recovery_codes (user_id, hash, created_at) VALUES (?1, ?2, ?3)`
+	useRecoveryCodeSQL     = `DELETE FROM recovery_codes WHERE user_id = ?1 AND hash = ?2 RETURNING 1`
+	countRecoveryCodesSQL  = `SELECT count(*) FROM recovery_codes WHERE user_id = ?1`
+)
+
+// scanTOTP reads the columns of totpColumns.
+func scanTOTP(row scanner) (store.TOTP, error) {
+	var (
+		f                  store.TOTP
+		created, confirmed sql.NullInt64
+	)
+	if err := row.Scan(&f.UserID, &f.Secret, &f.KeyID, &created, &confirmed, &f.LastStep); err != nil {
+		return store.TOTP{}, err
+	}
+	f.CreatedAt, f.ConfirmedAt = fromOptNanos(created), fromOptNanos(confirmed)
+	return f, nil
+}
+
+// PutTOTP implements [store.MFAStore.PutTOTP] with one INSERT ... ON CONFLICT DO UPDATE ... WHERE
+// the held factor is unconfirmed; when it changes nothing, the user has a confirmed factor. It also
+// returns an error wrapping [store.ErrInvalid] when LastStep is negative or a time is out of range.
+func (s *Store) PutTOTP(ctx context.Context, f store.TOTP) error {
+	switch {
+	case f.UserID == "":
+		return invalid("TOTP factor has no user id")
+	case len(f.Secret) == 0:
+		return invalid("TOTP factor of user %q has no secret", f.UserID)
+	case f.KeyID == "":
+		return invalid("TOTP factor of user %q has no key id", f.UserID)
+	case f.LastStep < 0:
+		return invalid("TOTP factor of user %q has a negative last step %d", f.UserID, f.LastStep)
+	}
+	c := times{what: "TOTP factor"}
+	created := c.optional("creation time", f.CreatedAt)
+	confirmed := c.optional("confirmation time", f.ConfirmedAt)
+	if c.err != nil {
+		return c.err
+	}
+	if err := s.begin(ctx, mfaRole); err != nil {
+		return err
+	}
+	res, err := s.putTOTP.ExecContext(ctx, f.UserID, f.Secret, f.KeyID, created, confirmed, f.LastStep)
+	if err := conflict(res, err); err != nil {
+		return s.failConflict(ctx, "put TOTP factor", err)
+	}
+	return nil
+}
+
+// GetTOTP implements [store.MFAStore.GetTOTP].
+func (s *Store) GetTOTP(ctx context.Context, userID string) (store.TOTP, error) {
+	if err := s.begin(ctx, mfaRole); err != nil {
+		return store.TOTP{}, err
+	}
+	f, err := scanTOTP(s.getTOTP.QueryRowContext(ctx, userID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.TOTP{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.TOTP{}, s.fail(ctx, "get TOTP factor", err)
+	}
+	return f, nil
+}
+
+// UseTOTPStep implements [store.MFAStore.UseTOTPStep] with one UPDATE ... WHERE last_step < step
+// RETURNING ...; when it changes nothing, a read tells [store.ErrNotFound] from
+// [store.ErrConflict]. A zero or out-of-range now gives an error wrapping [store.ErrInvalid] and
+// changes nothing, whether or not the factor is confirmed: a factor confirmed at the zero time
+// would look unconfirmed.
+func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64, now time.Time) (store.TOTP, error) {
+	c := times{what: "TOTP factor"}
+	nowNs := c.required("time of use", now)
+	if c.err != nil {
+		return store.TOTP{}, c.err
+	}
+	if err := s.begin(ctx, mfaRole); err != nil {
+		return store.TOTP{}, err
+	}
+	f, err := scanTOTP(s.useTOTPStep.QueryRowContext(ctx, userID, step, nowNs))
+	if err == nil {
+		return f, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return store.TOTP{}, s.fail(ctx, "use TOTP step", err)
+	}
+	var one int
+	err = s.totpExists.QueryRowContext(ctx, userID).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.TOTP{}, store.ErrNotFound
+	case err != nil:
+		return store.TOTP{}, s.fail(ctx, "use TOTP step", err)
+	}
+	return store.TOTP{}, store.ErrConflict
+}
+
+// ResealTOTP implements [store.MFAStore.ResealTOTP] with one UPDATE. An empty secret or key ID,
+// which PutTOTP would refuse, gives an error wrapping [store.ErrInvalid] and changes nothing.
+func (s *Store) ResealTOTP(ctx context.Context, userID string, secret []byte, keyID string) error {
+	switch {
+	case len(secret) == 0:
+		return invalid("TOTP factor of user %q: resealed secret is empty", userID)
+	case keyID == "":
+		return invalid("TOTP factor of user %q: resealed key id is empty", userID)
+	}
+	if err := s.begin(ctx, mfaRole); err != nil {
+		return err
+	}
+	res, err := s.resealTOTP.ExecContext(ctx, userID, secret, keyID)
+	if err != nil {
+		return s.fail(ctx, "reseal TOTP factor", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.fail(ctx, "reseal TOTP factor", err)
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// DeleteTOTP implements [store.MFAStore.DeleteTOTP]. It leaves the user's recovery codes.
+func (s *Store) DeleteTOTP(ctx context.Context, userID string) error {
+	if err := s.begin(ctx, mfaRole); err != nil {
+		return err
+	}
+	if _, err := s.deleteTOTP.ExecContext(ctx, userID); err != nil {
+		return s.fail(ctx, "delete TOTP factor", err)
+	}
+	return nil
+}
+
+// ReplaceRecoveryCodes implements [store.MFAStore.ReplaceRecoveryCodes] in one transaction on the
+// writer, which deletes the user's codes and inserts the new ones: readers see the old set or the
+// new, never a mix or none in between. Each code keeps now (NULL when zero) as its created_at. It
+// returns an error wrapping [store.ErrInvalid], and keeps the old set, when userID is empty, a hash
+// is empty, a hash is given twice, there are more than [MaxRecoveryCodesPerUser] hashes, or now is
+// out of range.
+func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte, now time.Time) error {
+	if userID == "" {
+		return invalid("recovery codes have no user id")
+	}
+	if len(hashes) > MaxRecoveryCodesPerUser {
+		return invalid("%d recovery codes for user %q, more than %d", len(hashes), userID, MaxRecoveryCodesPerUser)
+	}
+	seen := make(map[string]bool, len(hashes))
+	for i, h := range hashes {
+		if len(h) == 0 {
+			return invalid("recovery code %d of user %q has an empty hash", i, userID)
+		}
+		if seen[string(h)] {
+			return invalid("recovery code %d of user %q: hash given twice", i, userID)
+		}
+		seen[string(h)] = true
+	}
+	c := times{what: "recovery codes"}
+	created := c.optional("creation time", now)
+	if c.err != nil {
+		return c.err
+	}
+	if err := s.begin(ctx, mfaRole); err != nil {
+		return err
+	}
+	// BEGIN IMMEDIATE on the one writer connection, as in CreateUser.
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(ctx, "replace recovery codes", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.StmtContext(ctx, s.deleteRecoveryCodes).ExecContext(ctx, userID); err != nil {
+		return s.fail(ctx, "replace recovery codes", err)
+	}
+	if len(hashes) > 0 {
+		insert := tx.StmtContext(ctx, s.insertRecoveryCode)
+		for _, h := range hashes {
+			if _, err := insert.ExecContext(ctx, userID, h, created); err != nil {
+				return s.fail(ctx, "replace recovery codes", err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(ctx, "replace recovery codes", err)
+	}
+	return nil
+}
+
+// UseRecoveryCode implements [store.MFAStore.UseRecoveryCode] with one DELETE ... RETURNING.
+func (s *Store) UseRecoveryCode(ctx context.Context, userID string, hash []byte) error {
+	if err := s.begin(ctx, mfaRole); err != nil {
+		return err
+	}
+	var one int
+	err := s.useRecoveryCode.QueryRowContext(ctx, userID, hash).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return s.fail(ctx, "use recovery code", err)
+	}
+	return nil
+}
+
+// CountRecoveryCodes implements [store.MFAStore.CountRecoveryCodes].
+func (s *Store) CountRecoveryCodes(ctx context.Context, userID string) (int, error) {
+	if err := s.begin(ctx, mfaRole); err != nil {
+		return 0, err
+	}
+	var n int
+	if err := s.countRecoveryCodes.QueryRowContext(ctx, userID).Scan(&n); err != nil {
+		return 0, s.fail(ctx, "count recovery codes", err)
+	}
+	return n, nil
+}
