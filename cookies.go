@@ -8,14 +8,14 @@ import (
 // cookieNames are the names of the cookies: with the __Host- and __Secure- prefixes on a secure
 // origin, so that a sibling subdomain or a plain-http page cannot set or shadow them.
 type cookieNames struct {
-	access, refresh string
+	access, refresh, pending string
 }
 
 func newCookieNames(secure bool) cookieNames {
 	if secure {
-		return cookieNames{access: "__Host-walletauth-access", refresh: "__Secure-walletauth-refresh"}
+		return cookieNames{access: "__Host-walletauth-access", refresh: "__Secure-walletauth-refresh", pending: "__Secure-walletauth-pending"}
 	}
-	return cookieNames{access: "walletauth-access", refresh: "walletauth-refresh"}
+	return cookieNames{access: "walletauth-access", refresh: "walletauth-refresh", pending: "walletauth-pending"}
 }
 
 // setCookie sets an HttpOnly, SameSite=Lax cookie that lives until expires; Secure unless the

@@ -34,6 +34,19 @@ func (a *Auth) routes() http.Handler {
 	} {
 		mux.HandleFunc(base+path, rt.serve)
 	}
+	if a.mfa != nil {
+		for path, rt := range map[string]route{
+			"/mfa":                {http.MethodGet: a.authenticated(a.handleMFAStatus)},
+			"/mfa/totp":           {http.MethodPost: a.authenticated(a.handleEnroll)},
+			"/mfa/totp/confirm":   {http.MethodPost: a.authenticated(a.handleConfirm)},
+			"/mfa/verify":         {http.MethodPost: a.limited(a.handleMFAVerify)},
+			"/mfa/step-up":        {http.MethodPost: a.limited(a.authenticated(a.handleStepUp))},
+			"/mfa/disable":        {http.MethodPost: a.fresh(a.handleDisable)},
+			"/mfa/recovery-codes": {http.MethodPost: a.fresh(a.handleRegenerate)},
+		} {
+			mux.HandleFunc(base+path, rt.serve)
+		}
+	}
 	mux.HandleFunc(base+"/", func(w http.ResponseWriter, r *http.Request) { writeError(w, errNotFound) })
 
 	cop := http.NewCrossOriginProtection()
@@ -130,9 +143,16 @@ func (a *Auth) handleVerify(w http.ResponseWriter, r *http.Request) {
 		a.log.LogAttrs(ctx, slog.LevelInfo, "walletauth: user created", slog.String("event", "user_created"),
 			slog.String("user", user.ID), slog.String("address", addr))
 	}
-	tokens, err := a.sessions.Create(ctx, session.Subject{
-		UserID: user.ID, Address: addr, ChainID: acct.ChainID, UserAgent: r.UserAgent(), IP: ip,
-	})
+	subj := session.Subject{UserID: user.ID, Address: addr, ChainID: acct.ChainID, UserAgent: r.UserAgent(), IP: ip}
+	switch on, err := a.mfaEnabled(ctx, user.ID); {
+	case err != nil:
+		a.fail(w, r, "sign_in", err)
+		return
+	case on:
+		a.startPending(w, r, subj, req.RefreshTokenInBody)
+		return
+	}
+	tokens, err := a.sessions.Create(ctx, subj)
 	if err != nil {
 		a.fail(w, r, "sign_in", err)
 		return
@@ -330,7 +350,7 @@ func userJSON(u store.User) userView {
 // fail answers a failed request and logs it: client mistakes at Info with their code, failures
 // of the store or a bug at Error with the cause. Never a token, signature or message body.
 func (a *Auth) fail(w http.ResponseWriter, r *http.Request, event string, err error) {
-	e := apiError(err)
+	e := a.apiError(err)
 	attrs := []slog.Attr{slog.String("event", event+"_failed"), slog.String("code", e.Code), slog.String("ip", a.clientIP(r).String())}
 	if e.Status >= 500 {
 		a.log.LogAttrs(r.Context(), slog.LevelError, "walletauth: "+event+" failed", append(attrs, slog.Any("error", err))...)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/walletauth/walletauth/session"
 	"github.com/walletauth/walletauth/store"
@@ -45,12 +46,23 @@ func badRequest(msg string) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: msg}
 }
 
+// apiError is apiError with the Auth's clock for Retry-After.
+func (a *Auth) apiError(err error) *Error {
+	if e := mfaError(err, a.cfg.Clock()); e != nil {
+		return e
+	}
+	return apiError(err)
+}
+
 // apiError maps an error of the services to the API error that answers it. Anything it does not
 // recognise is a failure of a dependency (the store) or a bug: the client gets 503 or 500 and no
 // details.
 func apiError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
+		return e
+	}
+	if e := mfaError(err, time.Now()); e != nil {
 		return e
 	}
 	unauthorized := func(code string) *Error {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/walletauth/walletauth/mfa"
 	"github.com/walletauth/walletauth/session"
 	"github.com/walletauth/walletauth/store"
 	"github.com/walletauth/walletauth/web3auth"
@@ -61,6 +62,17 @@ type Config struct {
 	// and Clock are filled in from this Config.
 	Web3 web3auth.Config
 
+	// MFA configures second factors (TOTP and recovery codes). MFA is on when
+	// MFA.EncryptionKeys is set (TOTP secrets cannot be hashed, so they are sealed with these
+	// keys); its Store, Issuer (default AppName), Clock and Logger are filled in from this Config.
+	MFA mfa.Config
+	// PendingTTL is how long a sign-in may wait for its second factor. Default
+	// [DefaultPendingTTL] (5 minutes); at most session.MaxPendingTTL.
+	PendingTTL time.Duration
+	// FreshFactor is how recent a second factor must be to turn MFA off or regenerate recovery
+	// codes. Default [DefaultFreshFactor] (10 minutes).
+	FreshFactor time.Duration
+
 	// ErrorHandler writes the response of a request the middleware refuses. Default: a JSON
 	// error body with status 401 (or 403).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
@@ -77,6 +89,7 @@ type Auth struct {
 	origin   web3auth.Origin
 	web3     *web3auth.Service
 	sessions *session.Manager
+	mfa      *mfa.Service // nil: MFA is off
 	cookies  cookieNames
 	secure   bool
 	log      *slog.Logger
@@ -119,6 +132,18 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	switch {
+	case cfg.PendingTTL == 0:
+		cfg.PendingTTL = DefaultPendingTTL
+	case cfg.PendingTTL < 0 || cfg.PendingTTL > session.MaxPendingTTL:
+		return nil, fmt.Errorf("walletauth: Config.PendingTTL must be positive and at most %v", session.MaxPendingTTL)
+	}
+	switch {
+	case cfg.FreshFactor == 0:
+		cfg.FreshFactor = DefaultFreshFactor
+	case cfg.FreshFactor < 0:
+		return nil, errors.New("walletauth: Config.FreshFactor must not be negative")
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
@@ -137,7 +162,20 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 		return nil, fmt.Errorf("walletauth: %w", err)
 	}
 
+	var second *mfa.Service
+	if len(cfg.MFA.EncryptionKeys) > 0 {
+		mc := cfg.MFA
+		mc.Store, mc.Clock, mc.Logger = cfg.Store, cfg.Clock, cfg.Logger
+		if mc.Issuer == "" {
+			mc.Issuer = cfg.AppName
+		}
+		if second, err = mfa.New(mc); err != nil {
+			return nil, fmt.Errorf("walletauth: %w", err)
+		}
+	}
+
 	a := &Auth{
+		mfa:      second,
 		cfg:      cfg,
 		origin:   origin,
 		web3:     web3,

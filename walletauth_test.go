@@ -48,6 +48,7 @@ func (c *clock) Advance(d time.Duration) {
 
 type server struct {
 	*httptest.Server
+	mux   *http.ServeMux
 	auth  *walletauth.Auth
 	clock *clock
 	store *memstore.Store
@@ -78,6 +79,7 @@ func newServer(t testing.TB, mod func(*walletauth.Config)) *server {
 	t.Helper()
 	s := &server{clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, store: memstore.New()}
 	mux := http.NewServeMux()
+	s.mux = mux
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	cfg := walletauth.Config{
