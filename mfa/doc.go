@@ -23,9 +23,11 @@
 // side ([Skew]) one by one with [github.com/pquerna/otp/totp.GenerateCodeCustom], compares them
 // in constant time, and spends the matched step in the store
 // ([github.com/walletauth/walletauth/store.MFAStore.UseTOTPStep]), which accepts a step only
-// when it is after the last accepted one, atomically. So a code works once, even when submitted
-// many times at once, and after a code is accepted no code of that step or an earlier one is
-// (RFC 6238 §5.2); the confirming code spends its step too. Every refusal is [ErrInvalidCode],
+// when it is after the last accepted one and the factor still has the sealed secret that the
+// code was checked against, atomically. So a code works once, even when submitted many times at
+// once, and after a code is accepted no code of that step or an earlier one is (RFC 6238 §5.2);
+// the confirming code spends its step too. A code checked against a factor that is replaced
+// meanwhile (enrolled again) is refused and leaves the new factor unconfirmed. Every refusal is [ErrInvalidCode],
 // which does not say whether the code was wrong, malformed or replayed; the log does.
 //
 // # Recovery codes
@@ -70,7 +72,8 @@
 //  3. Run [Service.Reseal] for every user (pending enrolments included); it re-encrypts the
 //     secret under the current key, leaves secrets sealed with it already alone, and returns
 //     [ErrNotEnrolled] for users without a factor, so a loop over all users can ignore that
-//     and be re-run.
+//     and be re-run. It may run while users sign in and enrol: it never writes an old secret
+//     over a factor that changed since it read it.
 //  4. Only then remove the old key. A secret still sealed with a removed key can no longer be
 //     opened: its user cannot sign in with TOTP (recovery codes still work) until an
 //     administrator disables the factor and the user enrols again.

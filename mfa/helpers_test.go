@@ -5,60 +5,18 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pquerna/otp/totp"
 
+	"github.com/walletauth/walletauth/internal/testutil"
 	"github.com/walletauth/walletauth/mfa"
 	"github.com/walletauth/walletauth/store/memstore"
 )
 
 // t0 is the start time of the tests' clocks: 15 s into a time step.
 var t0 = time.Unix(1_700_000_025, 0).UTC()
-
-// clock is an injected clock that tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-// syncBuffer collects log output from concurrent goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 func testKey(b byte) []byte { return bytes.Repeat([]byte{b}, mfa.KeySize) }
 
@@ -67,15 +25,15 @@ type env struct {
 	cfg  mfa.Config
 	svc  *mfa.Service
 	st   *memstore.Store
-	clk  *clock
-	logs *syncBuffer
+	clk  *testutil.Clock
+	logs *testutil.LogBuffer
 }
 
 func newEnv(t testing.TB, mod func(*mfa.Config)) *env {
 	t.Helper()
 	st := memstore.New()
 	t.Cleanup(func() { _ = st.Close() })
-	e := &env{st: st, clk: &clock{t: t0}, logs: &syncBuffer{}}
+	e := &env{st: st, clk: testutil.NewClock(t0), logs: &testutil.LogBuffer{}}
 	e.cfg = mfa.Config{
 		Store:          st,
 		Issuer:         "Example",
@@ -136,7 +94,7 @@ func (e *env) enable(t testing.TB, user string) (string, []string) {
 	if err != nil {
 		t.Fatalf("Confirm(%s): %v", user, err)
 	}
-	e.clk.Add(mfa.Period * time.Second)
+	e.clk.Advance(mfa.Period * time.Second)
 	return enr.Secret, codes
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/walletauth/walletauth/mfa"
+	"github.com/walletauth/walletauth/store"
+	"github.com/walletauth/walletauth/store/memstore"
 )
 
 func TestSecretIsSealed(t *testing.T) {
@@ -47,7 +49,8 @@ func TestSecretMovedToAnotherUser(t *testing.T) {
 	aliceSecret, _ := e.enable(t, "alice")
 	bobSecret, _ := e.enable(t, "bob")
 	alice, _ := e.st.GetTOTP(ctx, "alice")
-	if err := e.st.ResealTOTP(ctx, "bob", alice.Secret, alice.KeyID); err != nil {
+	bob, _ := e.st.GetTOTP(ctx, "bob")
+	if err := e.st.ResealTOTP(ctx, "bob", bob.Secret, alice.Secret, alice.KeyID); err != nil {
 		t.Fatal(err)
 	}
 	for name, secret := range map[string]string{"alice's": aliceSecret, "bob's": bobSecret} {
@@ -105,7 +108,7 @@ func TestKeyRotation(t *testing.T) {
 	onlyNew.EncryptionKeys = map[string][]byte{"k2": testKey(2)}
 	onlyNew.CurrentKeyID = "k2"
 	svc3 := e.newService(t, onlyNew)
-	e.clk.Add(30 * time.Second)
+	e.clk.Advance(30 * time.Second)
 	if err := svc3.Verify(ctx, "alice", e.code(t, secret, 0)); err != nil {
 		t.Fatalf("Verify with the old key removed: %v", err)
 	}
@@ -175,7 +178,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		secrets = append(secrets, c, strings.ReplaceAll(c, "-", ""))
 	}
 	_ = e.svc.Verify(ctx, "alice", first) // replay
-	e.clk.Add(30 * time.Second)
+	e.clk.Advance(30 * time.Second)
 	next := e.code(t, enr.Secret, 0)
 	secrets = append(secrets, next)
 	if err := e.svc.Verify(ctx, "alice", next); err != nil {
@@ -205,7 +208,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	}
 	rot.EncryptionKeys = map[string][]byte{"k3": testKey(3)}
 	rot.CurrentKeyID = "k3"
-	e.clk.Add(time.Hour)
+	e.clk.Advance(time.Hour)
 	_ = e.newService(t, rot).Verify(ctx, "alice", e.code(t, enr.Secret, 0)) // unreadable secret
 	if err := e.svc.Disable(ctx, "alice"); err != nil {
 		t.Fatal(err)
@@ -222,5 +225,118 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		if !strings.Contains(logs, `"event":"`+event+`"`) {
 			t.Errorf("no %s event in the log", event)
 		}
+	}
+}
+
+// resealRace is a service over a failingStore with key k1, a second service that has k1 and k2
+// and seals with k2, and a counter of ResealTOTP calls.
+type resealRace struct {
+	*env
+	fs      *failingStore
+	rotated *mfa.Service
+	reseals int
+}
+
+func newResealRace(t *testing.T) *resealRace {
+	fs := &failingStore{Store: memstore.New()}
+	r := &resealRace{env: newEnv(t, func(c *mfa.Config) { c.Store = fs }), fs: fs}
+	both := r.cfg
+	both.EncryptionKeys = map[string][]byte{"k1": testKey(1), "k2": testKey(2)}
+	both.CurrentKeyID = "k2"
+	r.rotated = r.newService(t, both)
+	return r
+}
+
+// TestResealFactorReplacedMeanwhile: an enrolment that replaces the factor between Reseal's read
+// and its write is not overwritten with the old secret; Reseal reads again and reseals the new.
+func TestResealFactorReplacedMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	r := newResealRace(t)
+	first := r.enroll(t, "alice")
+	var second *mfa.Enrollment
+	r.fs.beforeReseal = func() {
+		if r.reseals++; r.reseals == 1 {
+			second = r.enroll(t, "alice")
+		}
+	}
+	if err := r.rotated.Reseal(ctx, "alice"); err != nil {
+		t.Fatalf("Reseal with an enrolment in between: %v", err)
+	}
+	if r.reseals != 2 {
+		t.Fatalf("Reseal wrote %d times, want 2 (a conflict, then the new factor)", r.reseals)
+	}
+	if f, _ := r.fs.GetTOTP(ctx, "alice"); f.KeyID != "k2" || !f.ConfirmedAt.IsZero() {
+		t.Fatalf("after Reseal: key %q, confirmed at %v; want k2, unconfirmed", f.KeyID, f.ConfirmedAt)
+	}
+	// The stored secret is the new enrolment's: the old one's code is refused, the new one's
+	// confirms.
+	if _, err := r.rotated.Confirm(ctx, "alice", r.code(t, first.Secret, 0)); !errors.Is(err, mfa.ErrInvalidCode) {
+		t.Fatalf("Confirm with the replaced enrolment's code: %v; want ErrInvalidCode", err)
+	}
+	if _, err := r.rotated.Confirm(ctx, "alice", r.code(t, second.Secret, 0)); err != nil {
+		t.Fatalf("Confirm of the new enrolment after Reseal: %v", err)
+	}
+}
+
+// TestResealFactorResealedMeanwhile: another instance resealing first leaves nothing to do.
+func TestResealFactorResealedMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	r := newResealRace(t)
+	secret, _ := r.enable(t, "alice")
+	var resealed []byte
+	r.fs.beforeReseal = func() {
+		if r.reseals++; r.reseals == 1 {
+			if err := r.rotated.Reseal(ctx, "alice"); err != nil {
+				t.Errorf("the other instance's Reseal: %v", err)
+			}
+			f, _ := r.fs.GetTOTP(ctx, "alice")
+			resealed = f.Secret
+		}
+	}
+	if err := r.rotated.Reseal(ctx, "alice"); err != nil {
+		t.Fatalf("Reseal racing another: %v", err)
+	}
+	if r.reseals != 2 {
+		t.Fatalf("%d ResealTOTP calls, want 2 (the other instance's, and the conflicting one)", r.reseals)
+	}
+	if f, _ := r.fs.GetTOTP(ctx, "alice"); f.KeyID != "k2" || !bytes.Equal(f.Secret, resealed) {
+		t.Fatalf("after the race: key %q, the other instance's secret kept %v; want k2, true", f.KeyID, bytes.Equal(f.Secret, resealed))
+	}
+	if err := r.rotated.Verify(ctx, "alice", r.code(t, secret, 0)); err != nil {
+		t.Fatalf("Verify after the race: %v", err)
+	}
+}
+
+// TestResealFactorKeepsChanging: Reseal retries once; a factor that changes again meanwhile gives
+// the store's conflict, and the latest enrolment stays as it was.
+func TestResealFactorKeepsChanging(t *testing.T) {
+	ctx := context.Background()
+	r := newResealRace(t)
+	r.enroll(t, "alice")
+	var last *mfa.Enrollment
+	r.fs.beforeReseal = func() {
+		r.reseals++
+		last = r.enroll(t, "alice")
+	}
+	err := r.rotated.Reseal(ctx, "alice")
+	if !errors.Is(err, store.ErrConflict) || isSentinel(err) {
+		t.Fatalf("Reseal of a factor that keeps changing: %v; want the store's ErrConflict, wrapped", err)
+	}
+	if r.reseals != 2 {
+		t.Fatalf("Reseal wrote %d times, want 2", r.reseals)
+	}
+	if f, _ := r.fs.GetTOTP(ctx, "alice"); f.KeyID != "k1" {
+		t.Fatalf("after the failed Reseal: key %q, want k1 (the latest enrolment as it was)", f.KeyID)
+	}
+	// Run again without the race, it reseals the latest enrolment, which then confirms.
+	r.fs.beforeReseal = nil
+	if err := r.rotated.Reseal(ctx, "alice"); err != nil {
+		t.Fatalf("Reseal again: %v", err)
+	}
+	if f, _ := r.fs.GetTOTP(ctx, "alice"); f.KeyID != "k2" {
+		t.Fatalf("after Reseal again: key %q, want k2", f.KeyID)
+	}
+	if _, err := r.rotated.Confirm(ctx, "alice", r.code(t, last.Secret, 0)); err != nil {
+		t.Fatalf("Confirm of the latest enrolment: %v", err)
 	}
 }

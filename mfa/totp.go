@@ -205,25 +205,23 @@ func (s *Service) matchStep(ctx context.Context, userID string, f store.TOTP, co
 	return matched, nil
 }
 
-// useStep spends a matched time step in the store: the atomic once-per-step rule.
+// useStep spends a matched time step in the store: the atomic once-per-step rule. It gives the
+// store the sealed secret that the code was checked against (f.Secret), and the store accepts
+// the step only while the factor still has that secret. A conflict is therefore either a replay
+// (another call spent this step or a later one meanwhile) or a factor that changed meanwhile
+// (disabled and enrolled again, enrolled again before confirming, or resealed): the code belongs
+// to the old secret and proves nothing about the new one, which stays as it is — unconfirmed,
+// its steps unspent. The store cannot say which, so the log reason covers both.
 func (s *Service) useStep(ctx context.Context, userID string, f store.TOTP, step int64, now time.Time, kind string, n int64) error {
-	got, err := s.store.UseTOTPStep(ctx, userID, step, now)
+	_, err := s.store.UseTOTPStep(ctx, userID, f.Secret, step, now)
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		s.failed(ctx, userID, kind, "replayed", n)
+		s.failed(ctx, userID, kind, "replayed_or_changed", n)
 		return ErrInvalidCode
 	case errors.Is(err, store.ErrNotFound):
 		return ErrNotEnrolled // deleted meanwhile
 	case err != nil:
 		return fmt.Errorf("mfa: using the time step: %w", err)
-	}
-	if !bytes.Equal(got.Secret, f.Secret) {
-		// The factor was replaced between reading it and spending the step (disabled and
-		// enrolled again, or enrolled again before confirming): the code belongs to the old
-		// secret, so it proves nothing about the new one.
-		s.log.LogAttrs(ctx, slog.LevelWarn, "mfa: the factor changed while a code was checked; refused", slog.String("event", "mfa_race"),
-			slog.String("user", userID), slog.String("method", kind))
-		return ErrInvalidCode
 	}
 	return nil
 }
@@ -275,10 +273,24 @@ func (s *Service) Disable(ctx context.Context, userID string) error {
 // the user has no factor at all, and an error wrapping [ErrSecretUnreadable] when the secret
 // cannot be opened (its key was removed too early, or the record was altered).
 //
-// Reseal reads the factor and writes it back; the store offers no compare-and-set for that,
-// so an enrolment that replaces the factor in between (within microseconds) would get the old
-// secret back, and its user would have to enrol again.
+// Reseal reads the factor and writes it back with a compare-and-set on the sealed secret it read
+// ([github.com/walletauth/walletauth/store.MFAStore.ResealTOTP]), so a factor that changed in
+// between (enrolled again, or resealed by another instance) is never overwritten with the old
+// secret. Reseal then reads the factor again and reseals that, once; should it change again
+// meanwhile, Reseal returns an error wrapping
+// [github.com/walletauth/walletauth/store.ErrConflict], and running it again is safe.
 func (s *Service) Reseal(ctx context.Context, userID string) error {
+	err := s.resealOnce(ctx, userID)
+	if errors.Is(err, store.ErrConflict) {
+		// The factor changed between reading and writing it: reseal what it is now.
+		err = s.resealOnce(ctx, userID)
+	}
+	return err
+}
+
+// resealOnce reads the user's factor and reseals its secret under the current key, unless the
+// factor changed meanwhile: then it returns an error wrapping store.ErrConflict.
+func (s *Service) resealOnce(ctx context.Context, userID string) error {
 	f, err := s.store.GetTOTP(ctx, userID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -296,7 +308,7 @@ func (s *Service) Reseal(ctx context.Context, userID string) error {
 	}
 	sealed, keyID := s.seal(userID, raw)
 	clear(raw)
-	err = s.store.ResealTOTP(ctx, userID, sealed, keyID)
+	err = s.store.ResealTOTP(ctx, userID, f.Secret, sealed, keyID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return ErrNotEnrolled // deleted meanwhile

@@ -120,7 +120,7 @@ func TestEnrollConfirmVerify(t *testing.T) {
 		t.Fatalf("Confirm again: %v; want ErrAlreadyEnabled", err)
 	}
 	// A later step verifies; spaces are ignored.
-	e.clk.Add(30 * time.Second)
+	e.clk.Advance(30 * time.Second)
 	next := e.code(t, enr.Secret, 0)
 	if err := e.svc.Verify(ctx, "alice", next[:3]+" "+next[3:]); err != nil {
 		t.Fatalf("Verify at the next step: %v", err)
@@ -188,7 +188,7 @@ func TestReplay(t *testing.T) {
 			t.Fatalf("replayed code: %v; want ErrInvalidCode", err)
 		}
 		// Still refused while it is within the skew of the clock.
-		e.clk.Add(30 * time.Second)
+		e.clk.Advance(30 * time.Second)
 		if err := e.svc.Verify(ctx, "alice", code); !errors.Is(err, mfa.ErrInvalidCode) {
 			t.Fatalf("replayed code one step later: %v; want ErrInvalidCode", err)
 		}
@@ -247,7 +247,7 @@ func TestSkew(t *testing.T) {
 		for steps, ok := range map[int]bool{-2: false, -1: true, 0: true, 1: true, 2: false} {
 			e := newEnv(t, nil)
 			secret, _ := e.enable(t, "alice")
-			e.clk.Add(2*30*time.Second + at) // the confirming step is 3 steps back
+			e.clk.Advance(2*30*time.Second + at) // the confirming step is 3 steps back
 			code := e.code(t, secret, time.Duration(steps)*30*time.Second)
 			if !ok {
 				// A code of a refused step that happens to equal an accepted step's code would
@@ -300,7 +300,7 @@ func TestLockout(t *testing.T) {
 		if err := e.svc.Verify(ctx, "alice", wrong); !errors.Is(err, mfa.ErrInvalidCode) {
 			t.Fatalf("wrong code %d: %v; want ErrInvalidCode", i+1, err)
 		}
-		e.clk.Add(time.Second)
+		e.clk.Advance(time.Second)
 	}
 	// Locked: even the right code (of the current step) is refused, without being checked.
 	until := start.Add(mfa.DefaultAttemptWindow)
@@ -351,7 +351,7 @@ func TestLockoutConfirm(t *testing.T) {
 	if _, err := e.svc.Confirm(ctx, "alice", e.code(t, enr.Secret, 0)); !errors.Is(err, mfa.ErrLocked) {
 		t.Fatalf("Confirm over the limit: %v; want ErrLocked", err)
 	}
-	e.clk.Add(time.Minute)
+	e.clk.Advance(time.Minute)
 	if _, err := e.svc.Confirm(ctx, "alice", e.code(t, enr.Secret, 0)); err != nil {
 		t.Fatalf("Confirm after the window: %v", err)
 	}
@@ -387,12 +387,14 @@ func TestDisable(t *testing.T) {
 }
 
 // failingStore fails the calls named in fail with errBroken, and runs beforeUseStep (when set)
-// before UseTOTPStep.
+// before UseTOTPStep and beforeReseal before ResealTOTP: between the service's read of the
+// factor and its write.
 type failingStore struct {
 	*memstore.Store
 	mu            sync.Mutex
 	fail          map[string]bool
 	beforeUseStep func()
+	beforeReseal  func()
 }
 
 var errBroken = errors.New("database on fire")
@@ -417,14 +419,24 @@ func (f *failingStore) GetTOTP(ctx context.Context, userID string) (store.TOTP, 
 	return f.Store.GetTOTP(ctx, userID)
 }
 
-func (f *failingStore) UseTOTPStep(ctx context.Context, userID string, step int64, now time.Time) (store.TOTP, error) {
+func (f *failingStore) UseTOTPStep(ctx context.Context, userID string, secret []byte, step int64, now time.Time) (store.TOTP, error) {
 	if f.beforeUseStep != nil {
 		f.beforeUseStep()
 	}
 	if f.failing("UseTOTPStep") {
 		return store.TOTP{}, errBroken
 	}
-	return f.Store.UseTOTPStep(ctx, userID, step, now)
+	return f.Store.UseTOTPStep(ctx, userID, secret, step, now)
+}
+
+func (f *failingStore) ResealTOTP(ctx context.Context, userID string, oldSecret, newSecret []byte, keyID string) error {
+	if f.beforeReseal != nil {
+		f.beforeReseal()
+	}
+	if f.failing("ResealTOTP") {
+		return errBroken
+	}
+	return f.Store.ResealTOTP(ctx, userID, oldSecret, newSecret, keyID)
 }
 
 func (f *failingStore) UseRecoveryCode(ctx context.Context, userID string, hash []byte) error {
@@ -479,18 +491,69 @@ func TestStoreFailuresFailClosed(t *testing.T) {
 	}
 }
 
+// wantPending checks that the user's factor is stored unconfirmed, with no step spent.
+func wantPending(t *testing.T, st store.MFAStore, user string) {
+	t.Helper()
+	f, err := st.GetTOTP(context.Background(), user)
+	if err != nil {
+		t.Fatalf("GetTOTP(%s): %v", user, err)
+	}
+	if !f.ConfirmedAt.IsZero() || f.LastStep != 0 {
+		t.Fatalf("%s's new enrolment: ConfirmedAt %v, LastStep %d; want unconfirmed, no step spent", user, f.ConfirmedAt, f.LastStep)
+	}
+}
+
 // TestFactorReplacedDuringCheck: a code checked against one secret must not spend a step of a
-// factor that replaced it meanwhile.
+// factor that replaced it meanwhile, nor confirm it.
 func TestFactorReplacedDuringCheck(t *testing.T) {
 	ctx := context.Background()
 	fs := &failingStore{Store: memstore.New()}
 	e := newEnv(t, func(c *mfa.Config) { c.Store = fs })
 	first := e.enroll(t, "alice")
+	var second *mfa.Enrollment
 	fs.beforeUseStep = func() {
 		fs.beforeUseStep = nil
-		e.enroll(t, "alice")
+		second = e.enroll(t, "alice") // between Confirm's GetTOTP and its UseTOTPStep
 	}
 	if _, err := e.svc.Confirm(ctx, "alice", e.code(t, first.Secret, 0)); !errors.Is(err, mfa.ErrInvalidCode) {
 		t.Fatalf("Confirm of a replaced enrolment: %v; want ErrInvalidCode", err)
+	}
+	wantPending(t, fs, "alice")
+	if on, err := e.svc.Enabled(ctx, "alice"); err != nil || on {
+		t.Fatalf("Enabled after the refused Confirm = %v, %v; want false", on, err)
+	}
+	// The new enrolment confirms with its own code, of the very same step.
+	if _, err := e.svc.Confirm(ctx, "alice", e.code(t, second.Secret, 0)); err != nil {
+		t.Fatalf("Confirm of the new enrolment: %v", err)
+	}
+	if !strings.Contains(e.logs.String(), `"reason":"replayed_or_changed"`) {
+		t.Error("the refused Confirm was not logged with its reason")
+	}
+}
+
+// TestFactorReenrolledDuringVerify: a code of a confirmed factor, checked while the user disables
+// it and enrols again, must not confirm the new enrolment.
+func TestFactorReenrolledDuringVerify(t *testing.T) {
+	ctx := context.Background()
+	fs := &failingStore{Store: memstore.New()}
+	e := newEnv(t, func(c *mfa.Config) { c.Store = fs })
+	secret, _ := e.enable(t, "alice")
+	var second *mfa.Enrollment
+	fs.beforeUseStep = func() {
+		fs.beforeUseStep = nil
+		if err := e.svc.Disable(ctx, "alice"); err != nil {
+			t.Errorf("Disable: %v", err)
+		}
+		second = e.enroll(t, "alice")
+	}
+	if err := e.svc.Verify(ctx, "alice", e.code(t, secret, 0)); !errors.Is(err, mfa.ErrInvalidCode) {
+		t.Fatalf("Verify against a replaced factor: %v; want ErrInvalidCode", err)
+	}
+	wantPending(t, fs, "alice")
+	if err := e.svc.Verify(ctx, "alice", e.code(t, secret, 0)); !errors.Is(err, mfa.ErrNotEnrolled) {
+		t.Fatalf("Verify with the new enrolment pending: %v; want ErrNotEnrolled", err)
+	}
+	if _, err := e.svc.Confirm(ctx, "alice", e.code(t, second.Secret, 0)); err != nil {
+		t.Fatalf("Confirm of the new enrolment: %v", err)
 	}
 }

@@ -253,16 +253,21 @@ type MFAStore interface {
 	// GetTOTP returns the user's factor, confirmed or not, or ErrNotFound.
 	GetTOTP(ctx context.Context, userID string) (TOTP, error)
 
-	// UseTOTPStep atomically accepts a code's time step: only when step is greater than the
-	// factor's LastStep does it set LastStep = step (and ConfirmedAt = now when it is zero) and
-	// return the updated factor. It returns ErrConflict when step is not greater (a replayed or
-	// older code) — of concurrent calls with the same step exactly one succeeds — and ErrNotFound
-	// when the user has no factor.
-	UseTOTPStep(ctx context.Context, userID string, step int64, now time.Time) (TOTP, error)
+	// UseTOTPStep atomically accepts a code's time step, as one compare-and-set: only when the
+	// factor's sealed Secret equals secret (the one the caller opened and checked the code
+	// against) and step is greater than its LastStep does it set LastStep = step (and
+	// ConfirmedAt = now when it is zero) and return the updated factor. It returns ErrConflict,
+	// changing nothing, when the Secret differs (the factor was replaced or resealed since the
+	// caller read it: the code proves nothing about the new secret) or step is not greater (a
+	// replayed or older code) — of concurrent calls with the same step exactly one succeeds —
+	// and ErrNotFound when the user has no factor.
+	UseTOTPStep(ctx context.Context, userID string, secret []byte, step int64, now time.Time) (TOTP, error)
 
-	// ResealTOTP replaces the sealed secret and its KeyID, leaving everything else (encryption
-	// key rotation). ErrNotFound when the user has no factor.
-	ResealTOTP(ctx context.Context, userID string, secret []byte, keyID string) error
+	// ResealTOTP replaces the sealed secret oldSecret with newSecret and its KeyID with keyID,
+	// leaving everything else (encryption key rotation), as one compare-and-set: it returns
+	// ErrConflict, changing nothing, when the factor's Secret is not oldSecret (the factor was
+	// replaced or resealed since the caller read it), and ErrNotFound when the user has no factor.
+	ResealTOTP(ctx context.Context, userID string, oldSecret, newSecret []byte, keyID string) error
 
 	// DeleteTOTP deletes the user's factor. Deleting an absent factor is not an error.
 	DeleteTOTP(ctx context.Context, userID string) error

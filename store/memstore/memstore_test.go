@@ -230,7 +230,7 @@ func TestClosed(t *testing.T) {
 	if err := s.CreateSession(ctx, session("closed", "u", base)); !errors.Is(err, memstore.ErrClosed) {
 		t.Errorf("CreateSession after Close = %v, want ErrClosed", err)
 	}
-	if _, err := s.UseTOTPStep(ctx, "u", 1, base); !errors.Is(err, memstore.ErrClosed) {
+	if _, err := s.UseTOTPStep(ctx, "u", []byte("sealed/u"), 1, base); !errors.Is(err, memstore.ErrClosed) {
 		t.Errorf("UseTOTPStep after Close = %v, want ErrClosed", err)
 	}
 }
@@ -506,10 +506,10 @@ func TestTOTPCapacity(t *testing.T) {
 	if err := s.PutTOTP(ctx, totp("a")); err != nil {
 		t.Errorf("PutTOTP replacing an unconfirmed factor when full = %v, want nil", err)
 	}
-	if _, err := s.UseTOTPStep(ctx, "a", 1, base); err != nil {
+	if _, err := s.UseTOTPStep(ctx, "a", totp("a").Secret, 1, base); err != nil {
 		t.Errorf("UseTOTPStep when full = %v, want nil", err)
 	}
-	if err := s.ResealTOTP(ctx, "a", []byte("resealed"), "mfa-key-2"); err != nil {
+	if err := s.ResealTOTP(ctx, "a", totp("a").Secret, []byte("resealed"), "mfa-key-2"); err != nil {
 		t.Errorf("ResealTOTP when full = %v, want nil", err)
 	}
 	if err := s.PutTOTP(ctx, totp("a")); !errors.Is(err, store.ErrConflict) {
@@ -861,7 +861,7 @@ func BenchmarkUseTOTPStep(b *testing.B) {
 	step := base.Unix() / 30
 	for b.Loop() {
 		step++
-		if _, err := s.UseTOTPStep(ctx, f.UserID, step, base); err != nil {
+		if _, err := s.UseTOTPStep(ctx, f.UserID, f.Secret, step, base); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -77,10 +77,11 @@ func (s *Store) GetTOTP(ctx context.Context, userID string) (store.TOTP, error) 
 	return cloneTOTP(*f), nil
 }
 
-// UseTOTPStep implements [store.MFAStore.UseTOTPStep]. A zero or out-of-range now gives an error
-// wrapping [store.ErrInvalid] and changes nothing, whether or not the factor is confirmed: a
-// factor confirmed at the zero time would look unconfirmed.
-func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64, now time.Time) (store.TOTP, error) {
+// UseTOTPStep implements [store.MFAStore.UseTOTPStep], comparing secret with the factor's in
+// constant time. A zero or out-of-range now gives an error wrapping [store.ErrInvalid] and
+// changes nothing, whether or not the factor is confirmed: a factor confirmed at the zero time
+// would look unconfirmed.
+func (s *Store) UseTOTPStep(ctx context.Context, userID string, secret []byte, step int64, now time.Time) (store.TOTP, error) {
 	if err := checkTimes("TOTP factor", false, namedTime{"time of use", now}); err != nil {
 		return store.TOTP{}, err
 	}
@@ -93,7 +94,7 @@ func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64, now 
 	if !ok {
 		return store.TOTP{}, store.ErrNotFound
 	}
-	if step <= f.LastStep {
+	if subtle.ConstantTimeCompare(f.Secret, secret) != 1 || step <= f.LastStep {
 		return store.TOTP{}, store.ErrConflict
 	}
 	f.LastStep = step
@@ -103,16 +104,17 @@ func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64, now 
 	return cloneTOTP(*f), nil
 }
 
-// ResealTOTP implements [store.MFAStore.ResealTOTP]. An empty secret or key ID, which PutTOTP
-// would refuse, gives an error wrapping [store.ErrInvalid] and changes nothing.
-func (s *Store) ResealTOTP(ctx context.Context, userID string, secret []byte, keyID string) error {
+// ResealTOTP implements [store.MFAStore.ResealTOTP], comparing oldSecret with the factor's in
+// constant time. An empty new secret or key ID, which PutTOTP would refuse, gives an error
+// wrapping [store.ErrInvalid] and changes nothing.
+func (s *Store) ResealTOTP(ctx context.Context, userID string, oldSecret, newSecret []byte, keyID string) error {
 	switch {
-	case len(secret) == 0:
+	case len(newSecret) == 0:
 		return invalid("TOTP factor of user %q: resealed secret is empty", userID)
 	case keyID == "":
 		return invalid("TOTP factor of user %q: resealed key id is empty", userID)
 	}
-	secret = bytes.Clone(secret)
+	newSecret = bytes.Clone(newSecret)
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
@@ -121,7 +123,10 @@ func (s *Store) ResealTOTP(ctx context.Context, userID string, secret []byte, ke
 	if !ok {
 		return store.ErrNotFound
 	}
-	f.Secret, f.KeyID = secret, keyID
+	if subtle.ConstantTimeCompare(f.Secret, oldSecret) != 1 {
+		return store.ErrConflict
+	}
+	f.Secret, f.KeyID = newSecret, keyID
 	return nil
 }
 

@@ -54,18 +54,19 @@
 // transaction: ConsumeNonce and UseRecoveryCode are a DELETE ... RETURNING, AddNonceFailure an
 // UPDATE ... RETURNING, IncrementCounter an INSERT ... ON CONFLICT DO UPDATE ... RETURNING,
 // CreateNonce, CreateKey and CreateSession upserts that replace only an expired row, PutTOTP an
-// upsert that replaces only an unconfirmed factor, RevokeSession, RevokeUserSessions and
-// ResealTOTP conditional UPDATEs. RotateRefresh is the compare-and-set UPDATE ... SET
-// refresh_hash = new, retired_refresh_hashes = retired, ... WHERE id = ? AND refresh_hash = old
-// AND revoked_at IS NULL AND (live) RETURNING ...; when it changes nothing, a read of the session
-// tells [store.ErrNotFound] from [store.ErrConflict]. UseTOTPStep is the compare-and-set UPDATE
-// totp SET last_step = step, confirmed_at = (now when NULL) WHERE user_id = ? AND last_step < step
-// RETURNING ...; when it changes nothing, a read of the factor tells [store.ErrNotFound] from
-// [store.ErrConflict]. CreateUser inserts the user and its wallets in one transaction on the
-// writer, which takes the write lock at BEGIN (BEGIN IMMEDIATE): it cannot fail half-way for a
-// lock, and a conflict on any wallet rolls back the whole user. ReplaceRecoveryCodes deletes the
-// user's codes and inserts the new ones in such a transaction, so that the old set is void at the
-// commit that makes the new one usable.
+// upsert that replaces only an unconfirmed factor, RevokeSession and RevokeUserSessions conditional
+// UPDATEs. RotateRefresh is the compare-and-set UPDATE ... SET refresh_hash = new,
+// retired_refresh_hashes = retired, ... WHERE id = ? AND refresh_hash = old AND revoked_at IS NULL
+// AND (live) RETURNING ...; when it changes nothing, a read of the session tells
+// [store.ErrNotFound] from [store.ErrConflict]. UseTOTPStep is the compare-and-set UPDATE totp SET
+// last_step = step, confirmed_at = (now when NULL) WHERE user_id = ? AND secret = ? AND last_step <
+// step RETURNING ..., and ResealTOTP the compare-and-set UPDATE totp SET secret = new, key_id = ?
+// WHERE user_id = ? AND secret = old; when one changes nothing, a read of the factor tells
+// [store.ErrNotFound] from [store.ErrConflict]. CreateUser inserts the user and its wallets in one
+// transaction on the writer, which takes the write lock at BEGIN (BEGIN IMMEDIATE): it cannot fail
+// half-way for a lock, and a conflict on any wallet rolls back the whole user. ReplaceRecoveryCodes
+// deletes the user's codes and inserts the new ones in such a transaction, so that the old set is
+// void at the commit that makes the new one usable.
 //
 // Statements are prepared per role (nonces, counters, keys, sessions, users, second factors) on
 // the first call of the role, so a store used for some roles only never prepares the rest.

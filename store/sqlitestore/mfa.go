@@ -26,15 +26,18 @@ ON CONFLICT (user_id) DO UPDATE SET
 	confirmed_at = excluded.confirmed_at, last_step = excluded.last_step
 WHERE totp.confirmed_at IS NULL`
 	getTOTPSQL = `SELECT ` + totpColumns + ` FROM totp WHERE user_id = ?1`
-	// useTOTPStepSQL is the compare-and-set of UseTOTPStep: only a greater step moves last_step,
-	// and the first confirms the factor at ?3.
+	// useTOTPStepSQL is the compare-and-set of UseTOTPStep: only a greater step of the factor
+	// whose secret is ?4 moves last_step, and the first confirms the factor at ?3.
 	useTOTPStepSQL = `UPDATE totp SET last_step = ?2,
 	confirmed_at = CASE WHEN confirmed_at IS NULL THEN ?3 ELSE confirmed_at END
-WHERE user_id = ?1 AND last_step < ?2
+WHERE user_id = ?1 AND secret = ?4 AND last_step < ?2
 RETURNING ` + totpColumns
-	// totpExistsSQL tells why a UseTOTPStep changed nothing: no factor, or a step not greater.
+	// totpExistsSQL tells why a UseTOTPStep or ResealTOTP changed nothing: no factor, or another
+	// secret (or a step not greater).
 	totpExistsSQL = `SELECT 1 FROM totp WHERE user_id = ?1`
-	resealTOTPSQL = `UPDATE totp SET secret = ?2, key_id = ?3 WHERE user_id = ?1`
+	// resealTOTPSQL is the compare-and-set of ResealTOTP: only the factor whose secret is ?2 gets
+	// the new secret ?3.
+	resealTOTPSQL = `UPDATE totp SET secret = ?3, key_id = ?4 WHERE user_id = ?1 AND secret = ?2`
 	deleteTOTPSQL = `DELETE FROM totp WHERE user_id = ?1`
 
 	deleteRecoveryCodesSQL = `DELETE FROM recovery_codes WHERE user_id = ?1`
@@ -101,12 +104,12 @@ func (s *Store) GetTOTP(ctx context.Context, userID string) (store.TOTP, error) 
 	return f, nil
 }
 
-// UseTOTPStep implements [store.MFAStore.UseTOTPStep] with one UPDATE ... WHERE last_step < step
-// RETURNING ...; when it changes nothing, a read tells [store.ErrNotFound] from
-// [store.ErrConflict]. A zero or out-of-range now gives an error wrapping [store.ErrInvalid] and
-// changes nothing, whether or not the factor is confirmed: a factor confirmed at the zero time
-// would look unconfirmed.
-func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64, now time.Time) (store.TOTP, error) {
+// UseTOTPStep implements [store.MFAStore.UseTOTPStep] with one UPDATE ... WHERE user_id = ? AND
+// secret = ? AND last_step < step RETURNING ...; when it changes nothing, a read tells
+// [store.ErrNotFound] from [store.ErrConflict]. A zero or out-of-range now gives an error wrapping
+// [store.ErrInvalid] and changes nothing, whether or not the factor is confirmed: a factor
+// confirmed at the zero time would look unconfirmed.
+func (s *Store) UseTOTPStep(ctx context.Context, userID string, secret []byte, step int64, now time.Time) (store.TOTP, error) {
 	c := times{what: "TOTP factor"}
 	nowNs := c.required("time of use", now)
 	if c.err != nil {
@@ -115,29 +118,37 @@ func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64, now 
 	if err := s.begin(ctx, mfaRole); err != nil {
 		return store.TOTP{}, err
 	}
-	f, err := scanTOTP(s.useTOTPStep.QueryRowContext(ctx, userID, step, nowNs))
+	f, err := scanTOTP(s.useTOTPStep.QueryRowContext(ctx, userID, step, nowNs, secret))
 	if err == nil {
 		return f, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return store.TOTP{}, s.fail(ctx, "use TOTP step", err)
 	}
-	var one int
-	err = s.totpExists.QueryRowContext(ctx, userID).Scan(&one)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return store.TOTP{}, store.ErrNotFound
-	case err != nil:
-		return store.TOTP{}, s.fail(ctx, "use TOTP step", err)
-	}
-	return store.TOTP{}, store.ErrConflict
+	return store.TOTP{}, s.totpConflict(ctx, userID, "use TOTP step")
 }
 
-// ResealTOTP implements [store.MFAStore.ResealTOTP] with one UPDATE. An empty secret or key ID,
-// which PutTOTP would refuse, gives an error wrapping [store.ErrInvalid] and changes nothing.
-func (s *Store) ResealTOTP(ctx context.Context, userID string, secret []byte, keyID string) error {
+// totpConflict tells why a compare-and-set of the user's factor changed nothing:
+// [store.ErrNotFound] when there is no factor, [store.ErrConflict] when there is one.
+func (s *Store) totpConflict(ctx context.Context, userID, op string) error {
+	var one int
+	err := s.totpExists.QueryRowContext(ctx, userID).Scan(&one)
 	switch {
-	case len(secret) == 0:
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ErrNotFound
+	case err != nil:
+		return s.fail(ctx, op, err)
+	}
+	return store.ErrConflict
+}
+
+// ResealTOTP implements [store.MFAStore.ResealTOTP] with one UPDATE ... WHERE user_id = ? AND
+// secret = oldSecret; when it changes nothing, a read tells [store.ErrNotFound] from [store.ErrConflict]. An empty
+// new secret or key ID, which PutTOTP would refuse, gives an error wrapping [store.ErrInvalid]
+// and changes nothing.
+func (s *Store) ResealTOTP(ctx context.Context, userID string, oldSecret, newSecret []byte, keyID string) error {
+	switch {
+	case len(newSecret) == 0:
 		return invalid("TOTP factor of user %q: resealed secret is empty", userID)
 	case keyID == "":
 		return invalid("TOTP factor of user %q: resealed key id is empty", userID)
@@ -145,7 +156,7 @@ func (s *Store) ResealTOTP(ctx context.Context, userID string, secret []byte, ke
 	if err := s.begin(ctx, mfaRole); err != nil {
 		return err
 	}
-	res, err := s.resealTOTP.ExecContext(ctx, userID, secret, keyID)
+	res, err := s.resealTOTP.ExecContext(ctx, userID, oldSecret, newSecret, keyID)
 	if err != nil {
 		return s.fail(ctx, "reseal TOTP factor", err)
 	}
@@ -154,7 +165,7 @@ func (s *Store) ResealTOTP(ctx context.Context, userID string, secret []byte, ke
 		return s.fail(ctx, "reseal TOTP factor", err)
 	}
 	if n == 0 {
-		return store.ErrNotFound
+		return s.totpConflict(ctx, userID, "reseal TOTP factor")
 	}
 	return nil
 }

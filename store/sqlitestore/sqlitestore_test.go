@@ -691,7 +691,7 @@ func TestMFAStoredForm(t *testing.T) {
 		t.Errorf("stored factor = %x, %q, %v, %v, %d; want the secret, the key id, CreatedAt in ns, NULL, 0", secret, keyID, created, confirmed, lastStep)
 	}
 	now := base.Add(time.Minute + 1)
-	if _, err := s.UseTOTPStep(ctx, "user", 42, now); err != nil {
+	if _, err := s.UseTOTPStep(ctx, "user", f.Secret, 42, now); err != nil {
 		t.Fatal(err)
 	}
 	row()
@@ -779,7 +779,7 @@ func TestTwoStoresOneFileMFA(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			_, errs[i] = stores[i%2].UseTOTPStep(ctx, "user", 1000, base)
+			_, errs[i] = stores[i%2].UseTOTPStep(ctx, "user", []byte{1}, 1000, base)
 		})
 		wg.Go(func() {
 			errs[n+i] = stores[i%2].UseRecoveryCode(ctx, "user", shared)
@@ -935,7 +935,7 @@ func benchmarkUseTOTPStep(b *testing.B, path string) {
 	step := base.Unix() / 30
 	for b.Loop() {
 		step++
-		if _, err := s.UseTOTPStep(ctx, f.UserID, step, base); err != nil {
+		if _, err := s.UseTOTPStep(ctx, f.UserID, f.Secret, step, base); err != nil {
 			b.Fatal(err)
 		}
 	}

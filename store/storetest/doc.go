@@ -47,23 +47,26 @@
 // bytes, a zero ConfirmedAt that stays zero, the largest LastStep); PutTOTP replacing an
 // unconfirmed factor whole but refusing a confirmed one with [store.ErrConflict] and leaving it
 // unchanged; [store.ErrInvalid] for an empty UserID, Secret or KeyID; UseTOTPStep as a
-// compare-and-set (a step equal to or below LastStep is [store.ErrConflict] and changes nothing,
-// a greater one is accepted, ConfirmedAt is set by the first accepted step and never moved, an
-// absent factor is [store.ErrNotFound]); ResealTOTP changing the secret and KeyID only; idempotent
-// DeleteTOTP, after which the user may enrol afresh. For recovery codes: each used once, then
-// [store.ErrNotFound]; ReplaceRecoveryCodes voiding the old set at once, an empty list deleting
-// them all; other users' codes untouched (the same hash in two users' sets is two codes); exact
-// matching of user IDs and hashes; CountRecoveryCodes.
+// compare-and-set (a step equal to or below LastStep, or a sealed secret other than the factor's —
+// as after a re-enrolment replaced the factor whose secret a code was checked against — is
+// [store.ErrConflict] and changes nothing, neither confirming the factor nor using the step up; a
+// greater step with the factor's secret is accepted, ConfirmedAt is set by the first accepted step
+// and never moved, an absent factor is [store.ErrNotFound]); ResealTOTP as a compare-and-set on the
+// old secret (a stale one is [store.ErrConflict] and changes nothing) changing the secret and KeyID
+// only; idempotent DeleteTOTP, after which the user may enrol afresh. For recovery codes: each used
+// once, then [store.ErrNotFound]; ReplaceRecoveryCodes voiding the old set at once, an empty list
+// deleting them all; other users' codes untouched (the same hash in two users' sets is two codes);
+// exact matching of user IDs and hashes; CountRecoveryCodes.
 //
 // For all: that a call with a cancelled context returns an error wrapping [context.Canceled] and
 // changes nothing; that concurrent calls keep their promises (one consumer of a nonce, no lost
 // increment, one winner of 50 refreshes with one hash, whose retired hashes are the ones kept, and
 // of 50 users claiming one address, a refresh racing a revocation never winning after it, one
-// winner of 20 callers presenting one TOTP step (19 [store.ErrConflict]) or using one recovery
-// code, the greatest of 20 racing steps ending as LastStep, a replaced set whole after a race with
-// uses of the old one); that stores copy the slices they take and give (a session's list of
-// retired hashes and each hash in it, a factor's secret, recovery code hashes); and that calls
-// after Close fail.
+// winner of 20 callers presenting one TOTP step (19 [store.ErrConflict]), resealing one secret or
+// using one recovery code, the greatest of 20 racing steps ending as LastStep, a replaced set whole
+// after a race with uses of the old one); that stores copy the slices they take and give (a
+// session's list of retired hashes and each hash in it, a factor's secret, recovery code hashes);
+// and that calls after Close fail.
 //
 // # Readings of the contract
 //

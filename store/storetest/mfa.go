@@ -22,8 +22,11 @@ var mfaTests = []test{
 	{"UseStep", testTOTPUseStep},
 	{"UseStepFromLastStep", testTOTPUseStepFromLastStep},
 	{"UseStepInvalid", testTOTPUseStepInvalid},
+	{"UseStepOtherSecret", testTOTPUseStepOtherSecret},
+	{"UseStepAfterReplace", testTOTPUseStepAfterReplace},
 	{"Reseal", testTOTPReseal},
 	{"ResealInvalid", testTOTPResealInvalid},
+	{"ResealStale", testTOTPResealStale},
 	{"Delete", testTOTPDelete},
 	{"RecoveryCodesUseOnce", testRecoveryCodesUseOnce},
 	{"RecoveryCodesAbsent", testRecoveryCodesAbsent},
@@ -72,10 +75,11 @@ func wantNoTOTP(t *testing.T, s store.Store, user string) {
 	}
 }
 
-// useStep calls UseTOTPStep and fails the test unless it succeeds.
-func useStep(t *testing.T, s store.Store, user string, step int64, now time.Time) store.TOTP {
+// useStep calls UseTOTPStep with the sealed secret of the caller's check and fails the test
+// unless it succeeds.
+func useStep(t *testing.T, s store.Store, user string, secret []byte, step int64, now time.Time) store.TOTP {
 	t.Helper()
-	f, err := s.UseTOTPStep(t.Context(), user, step, now)
+	f, err := s.UseTOTPStep(t.Context(), user, secret, step, now)
 	if err != nil {
 		t.Fatalf("UseTOTPStep(%q, step0%+d, base+%v) = %v, want nil", user, step-step0, now.Sub(base), err)
 	}
@@ -83,12 +87,20 @@ func useStep(t *testing.T, s store.Store, user string, step int64, now time.Time
 }
 
 // wantStepErr calls UseTOTPStep and checks that it fails with target.
-func wantStepErr(t *testing.T, s store.Store, user string, step int64, now time.Time, target error) {
+func wantStepErr(t *testing.T, s store.Store, user string, secret []byte, step int64, now time.Time, target error) {
 	t.Helper()
-	f, err := s.UseTOTPStep(t.Context(), user, step, now)
+	f, err := s.UseTOTPStep(t.Context(), user, secret, step, now)
 	if !errors.Is(err, target) {
 		t.Errorf("UseTOTPStep(%q, step %d, base+%v) = %+v, %v; want %v", user, step, now.Sub(base), f, err, target)
 	}
+}
+
+// otherSecrets returns sealed secrets that are not secret, yet close to it: nil, empty, a prefix,
+// an extension, one bit flipped, and another user's.
+func otherSecrets(secret []byte) [][]byte {
+	flipped := bytes.Clone(secret)
+	flipped[len(flipped)-1] ^= 1
+	return [][]byte{nil, {}, secret[:len(secret)-1], append(bytes.Clone(secret), 0), flipped, newTOTP("someone else").Secret}
 }
 
 // sameTOTP reports whether a and b are equal field by field, times compared with Equal.
@@ -176,7 +188,7 @@ func testTOTPRoundTrip(t *testing.T, s store.Store) {
 	// What UseTOTPStep returns is the whole factor, as GetTOTP then gives it.
 	now := base.Add(time.Second + 5).In(zone)
 	want := confirmed(f, step0, now)
-	wantTOTP(t, "UseTOTPStep", useStep(t, s, f.UserID, step0, now), want)
+	wantTOTP(t, "UseTOTPStep", useStep(t, s, f.UserID, f.Secret, step0, now), want)
 	wantTOTP(t, "GetTOTP after UseTOTPStep", getTOTP(t, s, f.UserID), want)
 	wantTOTP(t, "GetTOTP of the other factor", getTOTP(t, s, u.UserID), u)
 }
@@ -198,7 +210,7 @@ func testTOTPRoundTripEdgeValues(t *testing.T, s store.Store) {
 		wantTOTP(t, fmt.Sprintf("GetTOTP(%q)", f.UserID), getTOTP(t, s, f.UserID), f)
 	}
 	// At the largest step no code is ever accepted again.
-	wantStepErr(t, s, "maxStep", math.MaxInt64, base, store.ErrConflict)
+	wantStepErr(t, s, "maxStep", factors[1].Secret, math.MaxInt64, base, store.ErrConflict)
 }
 
 func testTOTPCopies(t *testing.T, s store.Store) {
@@ -212,14 +224,14 @@ func testTOTPCopies(t *testing.T, s store.Store) {
 	wantTOTP(t, "GetTOTP after the caller changed its secret", got, want)
 	// Nor does it hand out its own.
 	got.Secret[0] ^= 0xff
-	used := useStep(t, s, f.UserID, step0, base)
+	used := useStep(t, s, f.UserID, want.Secret, step0, base)
 	want = confirmed(want, step0, base)
 	wantTOTP(t, "UseTOTPStep after the caller changed a factor", used, want)
 	used.Secret[1] ^= 0xff
 	wantTOTP(t, "GetTOTP after the caller changed a used factor", getTOTP(t, s, f.UserID), want)
 	// ResealTOTP keeps a copy of the secret it is given.
 	secret := hash("resealed")
-	if err := s.ResealTOTP(t.Context(), f.UserID, secret, "mfa-key-2"); err != nil {
+	if err := s.ResealTOTP(t.Context(), f.UserID, want.Secret, secret, "mfa-key-2"); err != nil {
 		t.Fatalf("ResealTOTP = %v, want nil", err)
 	}
 	want.Secret, want.KeyID = bytes.Clone(secret), "mfa-key-2"
@@ -233,8 +245,8 @@ func testTOTPAbsent(t *testing.T, s store.Store) {
 	// User IDs are exact: no case folding, no prefixes.
 	for _, user := range []string{"absent", "", "PRESENT", "presen", "present0", " present"} {
 		wantNoTOTP(t, s, user)
-		wantStepErr(t, s, user, step0, base, store.ErrNotFound)
-		wantErrIs(t, fmt.Sprintf("ResealTOTP(%q)", user), s.ResealTOTP(t.Context(), user, hash("secret"), "k"), store.ErrNotFound)
+		wantStepErr(t, s, user, f.Secret, step0, base, store.ErrNotFound)
+		wantErrIs(t, fmt.Sprintf("ResealTOTP(%q)", user), s.ResealTOTP(t.Context(), user, f.Secret, hash("secret"), "k"), store.ErrNotFound)
 		// None of them made a factor.
 		wantNoTOTP(t, s, user)
 	}
@@ -251,7 +263,7 @@ func testTOTPPutReplacesUnconfirmed(t *testing.T, s store.Store) {
 	putTOTP(t, s, n)
 	wantTOTP(t, "GetTOTP after replacing an unconfirmed factor", getTOTP(t, s, n.UserID), n)
 	// The new factor starts from its own LastStep: the old one's step is accepted.
-	wantTOTP(t, "UseTOTPStep of the old factor's step", useStep(t, s, n.UserID, step0, base.Add(2*time.Minute)), confirmed(n, step0, base.Add(2*time.Minute)))
+	wantTOTP(t, "UseTOTPStep of the old factor's step", useStep(t, s, n.UserID, n.Secret, step0, base.Add(2*time.Minute)), confirmed(n, step0, base.Add(2*time.Minute)))
 	wantTOTP(t, "GetTOTP of another user", getTOTP(t, s, keep.UserID), keep)
 
 	// A factor that comes confirmed (as from an import) replaces an unconfirmed one too, and is
@@ -271,7 +283,7 @@ func testTOTPPutConflictConfirmed(t *testing.T, s store.Store) {
 	putTOTP(t, s, f)
 	now := base.Add(time.Second)
 	want := confirmed(f, step0, now)
-	useStep(t, s, f.UserID, step0, now)
+	useStep(t, s, f.UserID, f.Secret, step0, now)
 	others := []store.TOTP{newTOTP("user"), newTOTP("user"), newTOTP("user")}
 	others[0].Secret, others[0].KeyID, others[0].CreatedAt = hash("other"), "mfa-key-2", base.Add(time.Hour)
 	others[1].ConfirmedAt, others[1].LastStep = base.Add(time.Hour), step0+1000
@@ -281,9 +293,9 @@ func testTOTPPutConflictConfirmed(t *testing.T, s store.Store) {
 		wantTOTP(t, "GetTOTP after the conflict", getTOTP(t, s, f.UserID), want)
 	}
 	// The confirmed factor goes on from where it was: its step stays used, the next is accepted.
-	wantStepErr(t, s, f.UserID, step0, now, store.ErrConflict)
+	wantStepErr(t, s, f.UserID, f.Secret, step0, now, store.ErrConflict)
 	want = confirmed(want, step0+1, now.Add(30*time.Second))
-	wantTOTP(t, "UseTOTPStep after the conflicts", useStep(t, s, f.UserID, step0+1, now.Add(30*time.Second)), want)
+	wantTOTP(t, "UseTOTPStep after the conflicts", useStep(t, s, f.UserID, f.Secret, step0+1, now.Add(30*time.Second)), want)
 	// Disabled first, the user may enrol again.
 	if err := s.DeleteTOTP(t.Context(), f.UserID); err != nil {
 		t.Fatalf("DeleteTOTP = %v, want nil", err)
@@ -334,33 +346,33 @@ func testTOTPUseStep(t *testing.T, s store.Store) {
 	// The first accepted step confirms the factor at now.
 	now := base.Add(30 * time.Second)
 	want := confirmed(f, step0, now)
-	wantTOTP(t, "UseTOTPStep of an unconfirmed factor", useStep(t, s, f.UserID, step0, now), want)
+	wantTOTP(t, "UseTOTPStep of an unconfirmed factor", useStep(t, s, f.UserID, f.Secret, step0, now), want)
 	wantTOTP(t, "GetTOTP", getTOTP(t, s, f.UserID), want)
 	// The same step again (a replayed code), an earlier one, or any step not greater: refused,
 	// whatever the time, and nothing changes.
 	for i, step := range []int64{step0, step0 - 1, 1, 0, -1, math.MinInt64} {
-		wantStepErr(t, s, f.UserID, step, now.Add(time.Duration(i)*time.Second), store.ErrConflict)
+		wantStepErr(t, s, f.UserID, f.Secret, step, now.Add(time.Duration(i)*time.Second), store.ErrConflict)
 	}
 	wantTOTP(t, "GetTOTP after refused steps", getTOTP(t, s, f.UserID), want)
 	// A greater step is accepted; ConfirmedAt does not move, not even for a later now.
 	later := now.Add(30 * time.Second)
 	want = confirmed(want, step0+1, later)
-	wantTOTP(t, "UseTOTPStep of the next step", useStep(t, s, f.UserID, step0+1, later), want)
+	wantTOTP(t, "UseTOTPStep of the next step", useStep(t, s, f.UserID, f.Secret, step0+1, later), want)
 	// A step ahead (a clock that drifts) is accepted, and the steps skipped are refused from then.
 	want = confirmed(want, step0+3, later.Add(time.Second))
-	wantTOTP(t, "UseTOTPStep two steps ahead", useStep(t, s, f.UserID, step0+3, later.Add(time.Second)), want)
-	wantStepErr(t, s, f.UserID, step0+2, later.Add(2*time.Second), store.ErrConflict)
+	wantTOTP(t, "UseTOTPStep two steps ahead", useStep(t, s, f.UserID, f.Secret, step0+3, later.Add(time.Second)), want)
+	wantStepErr(t, s, f.UserID, f.Secret, step0+2, later.Add(2*time.Second), store.ErrConflict)
 	// ConfirmedAt does not move for an earlier now either.
 	want = confirmed(want, step0+4, base)
-	wantTOTP(t, "UseTOTPStep with an earlier now", useStep(t, s, f.UserID, step0+4, base), want)
+	wantTOTP(t, "UseTOTPStep with an earlier now", useStep(t, s, f.UserID, f.Secret, step0+4, base), want)
 	// The largest step is accepted once, and then nothing more.
 	want = confirmed(want, math.MaxInt64, later)
-	wantTOTP(t, "UseTOTPStep of the largest step", useStep(t, s, f.UserID, math.MaxInt64, later), want)
-	wantStepErr(t, s, f.UserID, math.MaxInt64, later, store.ErrConflict)
+	wantTOTP(t, "UseTOTPStep of the largest step", useStep(t, s, f.UserID, f.Secret, math.MaxInt64, later), want)
+	wantStepErr(t, s, f.UserID, f.Secret, math.MaxInt64, later, store.ErrConflict)
 	wantTOTP(t, "GetTOTP at the end", getTOTP(t, s, f.UserID), want)
 	// The other user's factor was never touched: its first step is still to come.
 	wantTOTP(t, "GetTOTP of another user", getTOTP(t, s, other.UserID), other)
-	wantTOTP(t, "UseTOTPStep of another user", useStep(t, s, other.UserID, step0, now), confirmed(other, step0, now))
+	wantTOTP(t, "UseTOTPStep of another user", useStep(t, s, other.UserID, other.Secret, step0, now), confirmed(other, step0, now))
 }
 
 // testTOTPUseStepFromLastStep starts from factors put with a LastStep, confirmed or not.
@@ -372,12 +384,12 @@ func testTOTPUseStepFromLastStep(t *testing.T, s store.Store) {
 	u.LastStep = 100
 	putTOTP(t, s, c)
 	putTOTP(t, s, u)
-	wantStepErr(t, s, c.UserID, c.LastStep, base, store.ErrConflict)
-	wantTOTP(t, "UseTOTPStep of a factor put confirmed", useStep(t, s, c.UserID, c.LastStep+1, base), confirmed(c, c.LastStep+1, base))
-	wantStepErr(t, s, u.UserID, 100, base, store.ErrConflict)
-	wantStepErr(t, s, u.UserID, 99, base, store.ErrConflict)
+	wantStepErr(t, s, c.UserID, c.Secret, c.LastStep, base, store.ErrConflict)
+	wantTOTP(t, "UseTOTPStep of a factor put confirmed", useStep(t, s, c.UserID, c.Secret, c.LastStep+1, base), confirmed(c, c.LastStep+1, base))
+	wantStepErr(t, s, u.UserID, u.Secret, 100, base, store.ErrConflict)
+	wantStepErr(t, s, u.UserID, u.Secret, 99, base, store.ErrConflict)
 	wantTOTP(t, "GetTOTP after refused steps", getTOTP(t, s, u.UserID), u)
-	wantTOTP(t, "UseTOTPStep of an unconfirmed factor put with a step", useStep(t, s, u.UserID, 101, base), confirmed(u, 101, base))
+	wantTOTP(t, "UseTOTPStep of an unconfirmed factor put with a step", useStep(t, s, u.UserID, u.Secret, 101, base), confirmed(u, 101, base))
 }
 
 // testTOTPUseStepInvalid checks that an accepted step at the zero time, which would leave a factor
@@ -390,15 +402,73 @@ func testTOTPUseStepInvalid(t *testing.T, s store.Store) {
 	putTOTP(t, s, u)
 	putTOTP(t, s, c)
 	for _, now := range []time.Time{{}, time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)} {
-		wantStepErr(t, s, u.UserID, step0, now, store.ErrInvalid)
-		wantStepErr(t, s, c.UserID, step0+1, now, store.ErrInvalid)
+		wantStepErr(t, s, u.UserID, u.Secret, step0, now, store.ErrInvalid)
+		wantStepErr(t, s, c.UserID, c.Secret, step0+1, now, store.ErrInvalid)
 	}
 	wantTOTP(t, "GetTOTP of the unconfirmed factor", getTOTP(t, s, u.UserID), u)
 	wantTOTP(t, "GetTOTP of the confirmed factor", getTOTP(t, s, c.UserID), c)
 	// The steps were not used up.
 	now := base.Add(time.Minute)
-	wantTOTP(t, "UseTOTPStep", useStep(t, s, u.UserID, step0, now), confirmed(u, step0, now))
-	wantTOTP(t, "UseTOTPStep", useStep(t, s, c.UserID, step0+1, now), confirmed(c, step0+1, now))
+	wantTOTP(t, "UseTOTPStep", useStep(t, s, u.UserID, u.Secret, step0, now), confirmed(u, step0, now))
+	wantTOTP(t, "UseTOTPStep", useStep(t, s, c.UserID, c.Secret, step0+1, now), confirmed(c, step0+1, now))
+}
+
+// testTOTPUseStepOtherSecret checks the compare-and-set on the secret: a step presented with a
+// sealed secret other than the factor's (a code checked against a secret the factor no longer
+// has) is [store.ErrConflict], however good the step, and changes nothing: it neither confirms
+// the factor nor uses the step up.
+func testTOTPUseStepOtherSecret(t *testing.T, s store.Store) {
+	u := newTOTP("unconfirmed")
+	c := newTOTP("confirmed")
+	c.Secret = hash("confirmed secret")
+	c.ConfirmedAt, c.LastStep = base.Add(-time.Hour), step0-1
+	putTOTP(t, s, u)
+	putTOTP(t, s, c)
+	now := base.Add(time.Minute)
+	for _, pair := range [][2]store.TOTP{{u, c}, {c, u}} {
+		f, other := pair[0], pair[1]
+		for i, secret := range otherSecrets(f.Secret) {
+			wantStepErr(t, s, f.UserID, secret, step0+int64(i), now, store.ErrConflict)
+		}
+		// Nor with the secret of the other factor held, even at the largest step.
+		wantStepErr(t, s, f.UserID, other.Secret, math.MaxInt64, now, store.ErrConflict)
+		// Nothing changed: LastStep, ConfirmedAt and the rest are as put.
+		got := getTOTP(t, s, f.UserID)
+		wantTOTP(t, "GetTOTP after UseTOTPStep with other secrets", got, f)
+		if f.UserID == u.UserID && !got.ConfirmedAt.IsZero() {
+			t.Errorf("UseTOTPStep with another secret confirmed the factor at %v", got.ConfirmedAt)
+		}
+	}
+	// The steps were not used up: with the factor's own secret, step0 is accepted.
+	wantTOTP(t, "UseTOTPStep with the factor's secret", useStep(t, s, u.UserID, u.Secret, step0, now), confirmed(u, step0, now))
+	wantTOTP(t, "UseTOTPStep with the factor's secret", useStep(t, s, c.UserID, c.Secret, step0, now), confirmed(c, step0, now))
+}
+
+// testTOTPUseStepAfterReplace is the race of a check with a re-enrolment: a code was checked
+// against the secret of an unconfirmed factor that PutTOTP then replaced. Spending its step with
+// the old secret is [store.ErrConflict] and leaves the new factor unconfirmed, with no step used.
+func testTOTPUseStepAfterReplace(t *testing.T, s store.Store) {
+	old := newTOTP("user")
+	putTOTP(t, s, old)
+	n := store.TOTP{UserID: "user", Secret: hash("second enrolment"), KeyID: "mfa-key-1", CreatedAt: base.Add(time.Minute)}
+	putTOTP(t, s, n)
+	now := base.Add(2 * time.Minute)
+	wantStepErr(t, s, old.UserID, old.Secret, step0, now, store.ErrConflict)
+	got := getTOTP(t, s, n.UserID)
+	wantTOTP(t, "GetTOTP after UseTOTPStep with the replaced secret", got, n)
+	if !got.ConfirmedAt.IsZero() || got.LastStep != 0 {
+		t.Errorf("the new factor after UseTOTPStep with the replaced secret: ConfirmedAt %v, LastStep %d; want unconfirmed, 0", got.ConfirmedAt, got.LastStep)
+	}
+	// The same after Delete and a new PutTOTP of a confirmed factor: the old secret confirms
+	// nothing and uses no step.
+	wantTOTP(t, "UseTOTPStep with the new secret", useStep(t, s, n.UserID, n.Secret, step0, now), confirmed(n, step0, now))
+	if err := s.DeleteTOTP(t.Context(), n.UserID); err != nil {
+		t.Fatalf("DeleteTOTP = %v, want nil", err)
+	}
+	putTOTP(t, s, old)
+	wantStepErr(t, s, old.UserID, n.Secret, step0+1, now, store.ErrConflict)
+	wantTOTP(t, "GetTOTP after UseTOTPStep with the deleted factor's secret", getTOTP(t, s, old.UserID), old)
+	wantTOTP(t, "UseTOTPStep with the factor's own secret", useStep(t, s, old.UserID, old.Secret, step0+1, now), confirmed(old, step0+1, now))
 }
 
 func testTOTPReseal(t *testing.T, s store.Store) {
@@ -406,28 +476,35 @@ func testTOTPReseal(t *testing.T, s store.Store) {
 	putTOTP(t, s, f)
 	now := base.Add(time.Minute)
 	want := confirmed(f, step0, now)
-	useStep(t, s, f.UserID, step0, now)
+	useStep(t, s, f.UserID, f.Secret, step0, now)
 	other := newTOTP("other")
 	putTOTP(t, s, other)
 	// Only the secret and its key change: CreatedAt, ConfirmedAt and LastStep stay.
 	secret := append([]byte{0}, hash("resealed with key 2")...)
-	if err := s.ResealTOTP(t.Context(), f.UserID, secret, "mfa-key-2"); err != nil {
+	if err := s.ResealTOTP(t.Context(), f.UserID, f.Secret, secret, "mfa-key-2"); err != nil {
 		t.Fatalf("ResealTOTP = %v, want nil", err)
 	}
 	want.Secret, want.KeyID = secret, "mfa-key-2"
 	wantTOTP(t, "GetTOTP after ResealTOTP", getTOTP(t, s, f.UserID), want)
-	// The used step stays used; the next is accepted.
-	wantStepErr(t, s, f.UserID, step0, now, store.ErrConflict)
+	// The used step stays used; the next is accepted, with the new secret only.
+	wantStepErr(t, s, f.UserID, want.Secret, step0, now, store.ErrConflict)
+	wantStepErr(t, s, f.UserID, f.Secret, step0+1, now, store.ErrConflict)
 	want = confirmed(want, step0+1, now)
-	wantTOTP(t, "UseTOTPStep after ResealTOTP", useStep(t, s, f.UserID, step0+1, now), want)
+	wantTOTP(t, "UseTOTPStep after ResealTOTP", useStep(t, s, f.UserID, want.Secret, step0+1, now), want)
 	// Resealing again, even with the same key, sets what it is given.
-	if err := s.ResealTOTP(t.Context(), f.UserID, []byte{7}, "mfa-key-2"); err != nil {
+	if err := s.ResealTOTP(t.Context(), f.UserID, want.Secret, []byte{7}, "mfa-key-2"); err != nil {
 		t.Fatalf("ResealTOTP again = %v, want nil", err)
 	}
 	want.Secret = []byte{7}
 	wantTOTP(t, "GetTOTP after ResealTOTP again", getTOTP(t, s, f.UserID), want)
+	// Resealing to the very same secret changes only the key ID.
+	if err := s.ResealTOTP(t.Context(), f.UserID, []byte{7}, []byte{7}, "mfa-key-3"); err != nil {
+		t.Fatalf("ResealTOTP to the same secret = %v, want nil", err)
+	}
+	want.KeyID = "mfa-key-3"
+	wantTOTP(t, "GetTOTP after ResealTOTP to the same secret", getTOTP(t, s, f.UserID), want)
 	// An unconfirmed factor stays unconfirmed.
-	if err := s.ResealTOTP(t.Context(), other.UserID, hash("other resealed"), "mfa-key-3"); err != nil {
+	if err := s.ResealTOTP(t.Context(), other.UserID, other.Secret, hash("other resealed"), "mfa-key-3"); err != nil {
 		t.Fatalf("ResealTOTP of an unconfirmed factor = %v, want nil", err)
 	}
 	wantOther := other
@@ -452,9 +529,42 @@ func testTOTPResealInvalid(t *testing.T, s store.Store) {
 		{"an empty secret", []byte{}, "mfa-key-2"},
 		{"an empty key ID", hash("new"), ""},
 	} {
-		wantErrIs(t, "ResealTOTP with "+tc.name, s.ResealTOTP(t.Context(), f.UserID, tc.secret, tc.keyID), store.ErrInvalid)
+		wantErrIs(t, "ResealTOTP with "+tc.name, s.ResealTOTP(t.Context(), f.UserID, f.Secret, tc.secret, tc.keyID), store.ErrInvalid)
 	}
 	wantTOTP(t, "GetTOTP after invalid reseals", getTOTP(t, s, f.UserID), f)
+}
+
+// testTOTPResealStale checks the compare-and-set of ResealTOTP: a reseal of a secret the factor
+// no longer has (it was replaced, or resealed meanwhile) is [store.ErrConflict] and changes
+// nothing.
+func testTOTPResealStale(t *testing.T, s store.Store) {
+	// A pending enrolment replaced after the reseal read it.
+	old := newTOTP("pending")
+	putTOTP(t, s, old)
+	n := store.TOTP{UserID: old.UserID, Secret: hash("second enrolment"), KeyID: "mfa-key-1", CreatedAt: base.Add(time.Minute)}
+	putTOTP(t, s, n)
+	wantErrIs(t, "ResealTOTP of a replaced factor", s.ResealTOTP(t.Context(), old.UserID, old.Secret, hash("old resealed"), "mfa-key-2"), store.ErrConflict)
+	wantTOTP(t, "GetTOTP after a stale ResealTOTP", getTOTP(t, s, n.UserID), n)
+
+	// A confirmed factor resealed by another caller first.
+	f := newTOTP("confirmed")
+	putTOTP(t, s, f)
+	now := base.Add(time.Minute)
+	want := confirmed(f, step0, now)
+	useStep(t, s, f.UserID, f.Secret, step0, now)
+	if err := s.ResealTOTP(t.Context(), f.UserID, f.Secret, hash("first reseal"), "mfa-key-2"); err != nil {
+		t.Fatalf("ResealTOTP = %v, want nil", err)
+	}
+	want.Secret, want.KeyID = hash("first reseal"), "mfa-key-2"
+	wantErrIs(t, "ResealTOTP of a resealed factor", s.ResealTOTP(t.Context(), f.UserID, f.Secret, hash("second reseal"), "mfa-key-3"), store.ErrConflict)
+	for i, other := range otherSecrets(want.Secret) {
+		wantErrIs(t, fmt.Sprintf("ResealTOTP with other secret #%d", i), s.ResealTOTP(t.Context(), f.UserID, other, hash("second reseal"), "mfa-key-3"), store.ErrConflict)
+	}
+	wantTOTP(t, "GetTOTP after stale ResealTOTPs", getTOTP(t, s, f.UserID), want)
+	// The factor goes on as it was.
+	want = confirmed(want, step0+1, now)
+	wantTOTP(t, "UseTOTPStep after stale ResealTOTPs", useStep(t, s, f.UserID, want.Secret, step0+1, now), want)
+	wantTOTP(t, "GetTOTP of the replacing factor", getTOTP(t, s, n.UserID), n)
 }
 
 func testTOTPDelete(t *testing.T, s store.Store) {
@@ -463,7 +573,7 @@ func testTOTPDelete(t *testing.T, s store.Store) {
 	}
 	f := newTOTP("user")
 	putTOTP(t, s, f)
-	useStep(t, s, f.UserID, step0, base)
+	useStep(t, s, f.UserID, f.Secret, step0, base)
 	// Other users' factors, their IDs before and after the user's, one of them the user's with
 	// more: DeleteTOTP leaves them.
 	var keep []store.TOTP
@@ -479,8 +589,8 @@ func testTOTPDelete(t *testing.T, s store.Store) {
 		}
 	}
 	wantNoTOTP(t, s, f.UserID)
-	wantStepErr(t, s, f.UserID, step0+1, base, store.ErrNotFound)
-	wantErrIs(t, "ResealTOTP after DeleteTOTP", s.ResealTOTP(t.Context(), f.UserID, hash("x"), "k"), store.ErrNotFound)
+	wantStepErr(t, s, f.UserID, f.Secret, step0+1, base, store.ErrNotFound)
+	wantErrIs(t, "ResealTOTP after DeleteTOTP", s.ResealTOTP(t.Context(), f.UserID, f.Secret, hash("x"), "k"), store.ErrNotFound)
 	wantNoTOTP(t, s, f.UserID)
 	for _, k := range keep {
 		wantTOTP(t, "GetTOTP of another user", getTOTP(t, s, k.UserID), k)
@@ -491,7 +601,7 @@ func testTOTPDelete(t *testing.T, s store.Store) {
 	// A new factor starts afresh: the old factor's steps are not remembered.
 	putTOTP(t, s, f)
 	wantTOTP(t, "GetTOTP after enrolling again", getTOTP(t, s, f.UserID), f)
-	wantTOTP(t, "UseTOTPStep after enrolling again", useStep(t, s, f.UserID, step0, base), confirmed(f, step0, base))
+	wantTOTP(t, "UseTOTPStep after enrolling again", useStep(t, s, f.UserID, f.Secret, step0, base), confirmed(f, step0, base))
 }
 
 func testRecoveryCodesUseOnce(t *testing.T, s store.Store) {
@@ -713,21 +823,21 @@ func testCancelledGetTOTP(t *testing.T, s store.Store) {
 func testCancelledUseTOTPStep(t *testing.T, s store.Store) {
 	f := newTOTP("cancelled")
 	putTOTP(t, s, f)
-	_, err := s.UseTOTPStep(cancelled(t), f.UserID, step0, base)
+	_, err := s.UseTOTPStep(cancelled(t), f.UserID, f.Secret, step0, base)
 	wantCanceled(t, "UseTOTPStep", err)
-	_, err = s.UseTOTPStep(cancelled(t), f.UserID, 0, base)
+	_, err = s.UseTOTPStep(cancelled(t), f.UserID, f.Secret, 0, base)
 	wantCanceled(t, "UseTOTPStep of a used step", err)
-	_, err = s.UseTOTPStep(cancelled(t), "absent", step0, base)
+	_, err = s.UseTOTPStep(cancelled(t), "absent", f.Secret, step0, base)
 	wantCanceled(t, "UseTOTPStep(absent)", err)
 	wantTOTP(t, "GetTOTP", getTOTP(t, s, f.UserID), f)
 	// The step was not used up.
-	useStep(t, s, f.UserID, step0, base)
+	useStep(t, s, f.UserID, f.Secret, step0, base)
 }
 
 func testCancelledResealTOTP(t *testing.T, s store.Store) {
 	f := newTOTP("cancelled")
 	putTOTP(t, s, f)
-	wantCanceled(t, "ResealTOTP", s.ResealTOTP(cancelled(t), f.UserID, hash("lost"), "mfa-key-2"))
+	wantCanceled(t, "ResealTOTP", s.ResealTOTP(cancelled(t), f.UserID, f.Secret, hash("lost"), "mfa-key-2"))
 	wantTOTP(t, "GetTOTP", getTOTP(t, s, f.UserID), f)
 }
 
@@ -780,7 +890,7 @@ func testConcurrentUseTOTPStep(t *testing.T, s store.Store) {
 	errs := make([]error, n)
 	got := make([]store.TOTP, n)
 	race(n, func(i int) {
-		got[i], errs[i] = s.UseTOTPStep(t.Context(), f.UserID, step0, base.Add(time.Duration(i)))
+		got[i], errs[i] = s.UseTOTPStep(t.Context(), f.UserID, f.Secret, step0, base.Add(time.Duration(i)))
 	})
 	winner, conflicts := -1, 0
 	for i, err := range errs {
@@ -814,7 +924,7 @@ func testConcurrentUseTOTPStepRising(t *testing.T, s store.Store) {
 	errs := make([]error, n)
 	got := make([]store.TOTP, n)
 	race(n, func(i int) {
-		got[i], errs[i] = s.UseTOTPStep(t.Context(), f.UserID, step0+int64(i), base.Add(time.Duration(i)))
+		got[i], errs[i] = s.UseTOTPStep(t.Context(), f.UserID, f.Secret, step0+int64(i), base.Add(time.Duration(i)))
 	})
 	var confirmations []time.Time
 	for i, err := range errs {
@@ -841,6 +951,37 @@ func testConcurrentUseTOTPStepRising(t *testing.T, s store.Store) {
 			t.Errorf("accepted calls returned ConfirmedAt %v and %v, want one ConfirmedAt", c, final.ConfirmedAt)
 		}
 	}
+}
+
+// testConcurrentResealTOTP has 20 callers reseal one secret at once, each to a secret of its
+// own: one wins, the others find the secret changed, and the factor holds the winner's.
+func testConcurrentResealTOTP(t *testing.T, s store.Store) {
+	const n = 20
+	f := newTOTP("raceReseal")
+	putTOTP(t, s, f)
+	errs := make([]error, n)
+	race(n, func(i int) {
+		errs[i] = s.ResealTOTP(t.Context(), f.UserID, f.Secret, hash(fmt.Sprint("reseal", i)), fmt.Sprint("mfa-key-", i))
+	})
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			if winner >= 0 {
+				t.Errorf("concurrent ResealTOTP of one secret: #%d and #%d both succeeded", winner, i)
+			}
+			winner = i
+		case errors.Is(err, store.ErrConflict):
+		default:
+			t.Errorf("ResealTOTP #%d = %v, want nil or ErrConflict", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("concurrent ResealTOTP of one secret: none succeeded")
+	}
+	want := f
+	want.Secret, want.KeyID = hash(fmt.Sprint("reseal", winner)), fmt.Sprint("mfa-key-", winner)
+	wantTOTP(t, "GetTOTP after the race", getTOTP(t, s, f.UserID), want)
 }
 
 func testConcurrentUseRecoveryCode(t *testing.T, s store.Store) {

@@ -128,6 +128,7 @@ var concurrentTests = []test{
 	{"CreateUserSameAddress", testConcurrentCreateUser},
 	{"UseTOTPStepOneWinner", testConcurrentUseTOTPStep},
 	{"UseTOTPStepRising", testConcurrentUseTOTPStepRising},
+	{"ResealTOTPOneWinner", testConcurrentResealTOTP},
 	{"UseRecoveryCodeOneWinner", testConcurrentUseRecoveryCode},
 	{"UseRecoveryCodesDistinct", testConcurrentUseRecoveryCodes},
 	{"ReplaceRecoveryCodesWhileUsed", testConcurrentReplaceRecoveryCodes},
@@ -776,9 +777,9 @@ func testCloseCallsFail(t *testing.T, s store.Store) {
 	closed("PutTOTP", s.PutTOTP(ctx, newTOTP("afterClose")))
 	_, err = s.GetTOTP(ctx, "beforeClose")
 	closed("GetTOTP", err)
-	_, err = s.UseTOTPStep(ctx, "beforeClose", step0, base)
+	_, err = s.UseTOTPStep(ctx, "beforeClose", newTOTP("beforeClose").Secret, step0, base)
 	closed("UseTOTPStep", err)
-	closed("ResealTOTP", s.ResealTOTP(ctx, "beforeClose", hash("new"), "mfa-key-2"))
+	closed("ResealTOTP", s.ResealTOTP(ctx, "beforeClose", newTOTP("beforeClose").Secret, hash("new"), "mfa-key-2"))
 	closed("DeleteTOTP", s.DeleteTOTP(ctx, "beforeClose"))
 	closed("ReplaceRecoveryCodes", s.ReplaceRecoveryCodes(ctx, "beforeClose", codeHashes("afterClose", 2), base))
 	closed("UseRecoveryCode", s.UseRecoveryCode(ctx, "beforeClose", codes[0]))
