@@ -24,60 +24,25 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/walletauth/walletauth"
+	"github.com/walletauth/walletauth/internal/testutil"
 	"github.com/walletauth/walletauth/store/memstore"
 	"github.com/walletauth/walletauth/web3auth"
 )
-
-// clock is a settable clock shared by the server under test: nothing sleeps to wait for expiry.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 type server struct {
 	*httptest.Server
 	mux   *http.ServeMux
 	auth  *walletauth.Auth
-	clock *clock
+	clock *testutil.Clock
 	store *memstore.Store
-	logs  syncBuffer
-}
-
-// syncBuffer collects the server's log for inspection.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs  testutil.LogBuffer
 }
 
 // newServer starts the handler and a protected /api/me on an httptest server whose URL is the
 // configured origin (plain-http loopback: development cookies).
 func newServer(t testing.TB, mod func(*walletauth.Config)) *server {
 	t.Helper()
-	s := &server{clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, store: memstore.New()}
+	s := &server{clock: testutil.NewClock(time.Now().UTC().Truncate(time.Second)), store: memstore.New()}
 	mux := http.NewServeMux()
 	s.mux = mux
 	s.Server = httptest.NewServer(mux)

@@ -1,7 +1,6 @@
 package session_test
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -13,12 +12,12 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
+	"github.com/walletauth/walletauth/internal/testutil"
 	"github.com/walletauth/walletauth/session"
 	"github.com/walletauth/walletauth/store"
 	"github.com/walletauth/walletauth/store/memstore"
@@ -28,56 +27,20 @@ const issuer = "https://example.com"
 
 var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// clock is a settable clock shared by the Managers of a test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// logBuffer collects log output safely across goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+func newClock() *testutil.Clock { return testutil.NewClock(t0) }
 
 type env struct {
 	t     testing.TB
 	st    *memstore.Store
-	clock *clock
-	logs  *logBuffer
+	clock *testutil.Clock
+	logs  *testutil.LogBuffer
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	st := memstore.New()
 	t.Cleanup(func() { _ = st.Close() })
-	return &env{t: t, st: st, clock: newClock(), logs: &logBuffer{}}
+	return &env{t: t, st: st, clock: newClock(), logs: &testutil.LogBuffer{}}
 }
 
 // config returns the base configuration of the env's Managers.

@@ -18,6 +18,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
+	"github.com/walletauth/walletauth/internal/testutil"
 
 	"github.com/walletauth/walletauth/session"
 	"github.com/walletauth/walletauth/store"
@@ -290,7 +291,7 @@ func TestExpiryAndSkew(t *testing.T) {
 
 func TestNotYetValid(t *testing.T) {
 	e := newEnv(t)
-	ahead := &clock{t: t0.Add(10 * time.Second)}
+	ahead := testutil.NewClock(t0.Add(10 * time.Second))
 	early := e.manager(func(c *session.Config) { c.Clock = ahead.Now })
 	m := e.manager()
 	e.sync(m)

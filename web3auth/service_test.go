@@ -12,34 +12,19 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/walletauth/walletauth/internal/testutil"
 	"github.com/walletauth/walletauth/store"
 	"github.com/walletauth/walletauth/store/memstore"
 	"github.com/walletauth/walletauth/web3auth"
 )
 
-// clock is a settable clock for tests: nothing waits for time to pass.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+func newClock() *testutil.Clock {
+	return testutil.NewClock(time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC))
 }
 
 type fixture struct {
 	svc    *web3auth.Service
-	clock  *clock
+	clock  *testutil.Clock
 	nonces *memstore.Store
 	key    *ecdsa.PrivateKey
 	addr   common.Address
