@@ -5,15 +5,34 @@
  *   <script src="/auth/client.js" defer></script>
  *   <button data-walletauth>Sign in with Ethereum</button>
  *   <p data-walletauth-error></p>        (optional: where errors go; created after the button if absent)
+ * When the user has a second factor on, the button's sign-in stops half way and a small form
+ * appears after it: the 6-digit code from the authenticator app, or (a toggle) a recovery code.
+ * Meanwhile the button reads "Cancel". Put data-walletauth-prompt="off" on the button to draw
+ * that step yourself (listen for "change" with the state "second_factor", call submitCode).
+ * The button's data-walletauth-state is "signed-out", "second-factor" or "signed-in".
  *
  * Or the JS API (create() returns the same client for the same basePath):
  *   const auth = WalletAuth.create({ basePath: "/auth" });     // default: where this script came from
- *   auth.on("change", (user) => ...);   // user object, or null when signed out
+ *   auth.on("change", (user, state) => ...);  // state "signed_in" (user), "second_factor" or
+ *                                             // "signed_out" (user null); also auth.state()
  *   auth.on("error", (err) => ...);     // err.message is ready to show; err.code names the cause
  *   await auth.ready;                   // the session restored from cookies (or not) on page load
- *   await auth.signIn();                // resolves with the /verify response
+ *   await auth.signIn();                // resolves with the /verify response: {status: "complete"}
+ *                                       // or {status: "needs_second_factor", factors, expiresAt}
+ *   await auth.submitCode("123456");    // completes a pending sign-in with a TOTP code
+ *   await auth.submitRecoveryCode("7k3m-q9xa-0rtd-5vhe");   // ... or with a recovery code
  *   const res = await auth.fetch("/api/me");  // adds Authorization: Bearer <accessToken>
- *   auth.accessToken(); auth.user(); auth.address(); await auth.signOut();
+ *   auth.accessToken(); auth.user(); auth.address(); auth.pending(); await auth.signOut();
+ * Second-factor management, while signed in (each resolves with the server's JSON or rejects
+ * with an Error carrying .code, .status and a .message ready to show):
+ *   auth.mfa.status()                   // {totp, recoveryCodesLeft, aal}
+ *   auth.mfa.enrol()                    // {secret, otpauthUrl, qrPng}: show the QR, then ...
+ *   auth.mfa.confirm(code)              // {recoveryCodes}: MFA is on; show the codes once
+ *   auth.mfa.stepUp(code)               // or stepUp({recoveryCode}): the session becomes aal2
+ *   auth.mfa.disable({signOutOthers})   // {signedOut}
+ *   auth.mfa.regenerateRecoveryCodes({signOutOthers})   // {recoveryCodes, signedOut}
+ * disable and regenerateRecoveryCodes (and routes behind RequireFreshFactor) need a recent second
+ * factor: they reject with code "insufficient_assurance"; call stepUp, then try again.
  * Wallets are found with EIP-6963 (WalletAuth.wallets() lists them), falling back to window.ethereum.
  */
 (function () {
@@ -23,6 +42,9 @@
     rejected: "You rejected the request in your wallet.",
     pending: "Your wallet already has a request open. Look for its window and finish or close it.",
     network: "Could not reach the server. Check your connection and try again.",
+    invalid_code: "That code is not right. Try the current code from your app.",
+    mfa_locked: "Too many wrong codes. Try again in {s} s.",
+    pending_expired: "Your sign-in timed out. Sign in again.",
   };
   var script = document.currentScript;
   var scriptBase = script && script.src ? script.src.replace(/\/client\.js(?:[?#].*)?$/, "") : "/auth";
@@ -72,18 +94,28 @@
     opts = opts || {};
     var base = new URL(String(opts.basePath || scriptBase), location.href).href.replace(/\/+$/, "");
     if (clients[base]) return clients[base];
-    var token = null, expires = 0, user = null, address = null, timer = null, refreshing = null;
+    var token = null, expires = 0, user = null, address = null, timer = null, refreshing = null, steppingUp = null;
+    var pending = null, pendingTimer = null; // a sign-in waiting for its second factor
+    var shown = "signed_out|"; // the state the last "change" reported
     var handlers = { change: [], error: [] };
     var self = {};
 
-    function emit(kind, arg) {
+    function emit(kind, arg, extra) {
       handlers[kind].forEach(function (fn) {
-        try { fn(arg, self); } catch (e) { setTimeout(function () { throw e; }); }
+        try { fn(arg, extra); } catch (e) { setTimeout(function () { throw e; }); }
       });
     }
     function fail(err) { emit("error", err); throw err; }
+    function state() { return user ? "signed_in" : pending ? "second_factor" : "signed_out"; }
+    // changed emits "change" when the state, the user or the address moved.
+    function changed() {
+      var s = state(), key = s + "|" + (user ? user.id + "|" + address : "");
+      if (key === shown) return;
+      shown = key;
+      emit("change", user, s);
+    }
 
-    async function api(method, path, body, okStatuses) {
+    async function api(method, path, body) {
       var res, init = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
       if (body !== undefined) {
         init.headers["Content-Type"] = "application/json";
@@ -96,15 +128,14 @@
       try { data = await res.json(); } catch (_) { /* not JSON */ }
       if (res.ok) return data;
       var e = (data && data.error) || {};
-      throw AuthError(e.code || "http_" + res.status, e.message || "The server answered " + res.status + ".", res.status);
+      var err = AuthError(e.code || "http_" + res.status, e.message || "The server answered " + res.status + ".", res.status);
+      var retry = parseInt(res.headers.get("Retry-After"), 10);
+      if (retry > 0) err.retryAfter = retry;
+      if (err.code === "invalid_code") err.message = MSG.invalid_code;
+      if (err.code === "mfa_locked") err.message = MSG.mfa_locked.replace("{s}", String(retry > 0 ? retry : 60));
+      throw err;
     }
 
-    function setUser(u, addr) {
-      var changed = !user || user.id !== u.id || (addr && addr !== address);
-      user = u;
-      if (addr) address = addr;
-      if (changed) emit("change", user);
-    }
     function setToken(accessToken, expiresAt) {
       var ms = lifetime(accessToken, expiresAt);
       token = accessToken;
@@ -112,16 +143,28 @@
       clearTimeout(timer);
       timer = setTimeout(renew, Math.max(ms * 0.8, 2000));
     }
+    function clearPending() {
+      clearTimeout(pendingTimer);
+      pending = null;
+    }
+    // signedIn takes the body of verify or mfa/verify.
+    function signedIn(res, addr) {
+      clearPending();
+      setToken(res.accessToken, res.expiresAt);
+      user = res.user;
+      if (addr) address = addr;
+      changed();
+    }
     function clearSession() {
-      var had = user !== null || token !== null;
       clearTimeout(timer);
       token = user = address = null;
       expires = 0;
-      if (had) emit("change", null);
+      changed();
     }
 
     // POST /refresh; concurrent callers share one request. 401 means the session is over.
     function refresh() {
+      if (steppingUp) return steppingUp.then(refresh);
       if (!refreshing) {
         refreshing = api("POST", "/refresh", {}).then(function (r) {
           setToken(r.accessToken, r.expiresAt);
@@ -168,25 +211,59 @@
         if (!challenge || !challenge.message) throw AuthError("invalid_response", "The server sent no message to sign.");
         var signature = await ask("personal_sign", [toHex(challenge.message), addr]);
         var res = await api("POST", "/verify", { message: challenge.message, signature: signature });
-        if (res.status === "complete") {
-          setToken(res.accessToken, res.expiresAt);
-          setUser(res.user, addr);
-        }
+        if (res.status === "complete") signedIn(res, addr);
+        else if (res.status === "needs_second_factor") startPending(res, addr);
         return res;
       } catch (err) {
         return fail(err);
       }
     }
 
+    // The server holds the pending sign-in in an HttpOnly cookie; we only remember that it exists
+    // and when it ends.
+    function startPending(res, addr) {
+      clearPending();
+      var ms = Date.parse(res.expiresAt) - Date.now();
+      pending = { factors: res.factors || [], expiresAt: res.expiresAt, address: addr };
+      pendingTimer = setTimeout(function () {
+        clearPending();
+        changed();
+        emit("error", AuthError("pending_expired", MSG.pending_expired, 401));
+      }, isFinite(ms) && ms > 0 ? ms : 300000);
+      changed();
+    }
+
+    // POST /mfa/verify: the second half of a sign-in.
+    async function submitFactor(body) {
+      if (!pending) return fail(AuthError("pending_expired", MSG.pending_expired, 401));
+      var addr = pending.address;
+      try {
+        var res = await api("POST", "/mfa/verify", body);
+        signedIn(res, addr);
+        return res;
+      } catch (err) {
+        if (err.status === 401 && err.code !== "invalid_code") {
+          // Expired, already used or missing: this sign-in is over.
+          clearPending();
+          changed();
+          err = AuthError("pending_expired", MSG.pending_expired, 401);
+        }
+        return fail(err);
+      }
+    }
+
     async function signOut() {
-      try { await api("POST", "/logout", {}); } catch (err) { emit("error", err); }
+      clearPending();
+      if (user || token) {
+        try { await api("POST", "/logout", {}); } catch (err) { emit("error", err); }
+      }
       clearSession();
     }
 
     // fetch with the access token; after a 401 it renews the token once and retries.
     async function authFetch(url, init) {
       init = Object.assign({ credentials: "same-origin" }, init);
-      if (refreshing) await refreshing.catch(function () {});
+      if (refreshing || steppingUp) await (refreshing || steppingUp).catch(function () {});
       var send = function () {
         var h = new Headers(init.headers || {});
         if (token) h.set("Authorization", "Bearer " + token);
@@ -200,6 +277,39 @@
       return res;
     }
 
+    // api for the signed-in routes: waits for a renewal in flight, renews once on 401.
+    async function authed(method, path, body) {
+      if (refreshing || steppingUp) await (refreshing || steppingUp).catch(function () {});
+      try {
+        return await api(method, path, body);
+      } catch (err) {
+        if (err.status !== 401 || !token || err.code === "invalid_code") throw err;
+        await refresh();
+        return api(method, path, body);
+      }
+    }
+
+    // POST /mfa/step-up replaces the session with one at aal2. No renewal may run meanwhile (its
+    // answer could put the old session's refresh cookie over the new one): refresh() waits.
+    async function stepUp(code) {
+      var body = code && typeof code === "object" ? { recoveryCode: String(code.recoveryCode || "").trim() } : { code: String(code).trim() };
+      for (var retried = false; ; retried = true) {
+        if (refreshing) await refreshing.catch(function () {});
+        var call = api("POST", "/mfa/step-up", body);
+        steppingUp = call.then(function () {}, function () {});
+        try {
+          var r = await call;
+          setToken(r.accessToken, r.expiresAt);
+          return r;
+        } catch (err) {
+          if (retried || err.status !== 401 || err.code === "invalid_code" || !token) throw err;
+        } finally {
+          steppingUp = null;
+        }
+        await refresh(); // the access token had expired: renew it and try once more
+      }
+    }
+
     // Page load: the access cookie may still be good (GET /session); either way get a fresh token.
     async function restore() {
       var s = null;
@@ -208,7 +318,11 @@
       if (!s) s = await api("GET", "/session");
       var sa = s.session && s.session.address;
       var w = s.user && s.user.wallets && s.user.wallets[0];
-      if (s && s.user) setUser(s.user, sa || (w && w.address));
+      if (s && s.user) {
+        user = s.user;
+        address = sa || (w && w.address) || null;
+        changed();
+      }
     }
 
     // Background tabs throttle timers: renew as soon as the tab is seen again, if it is due.
@@ -216,14 +330,27 @@
       if (document.visibilityState === "visible" && token && expires - Date.now() < 10000) renew();
     });
 
+    var flag = function (o) { return { signOutOthers: !!(o && o.signOutOthers) }; };
     self.basePath = base;
     self.signIn = signIn;
+    self.submitCode = function (code) { return submitFactor({ code: String(code).trim() }); };
+    self.submitRecoveryCode = function (code) { return submitFactor({ recoveryCode: String(code).trim() }); };
     self.signOut = signOut;
     self.refresh = refresh;
     self.fetch = authFetch;
+    self.state = state;
     self.accessToken = function () { return token; };
     self.user = function () { return user; };
     self.address = function () { return address; };
+    self.pending = function () { return pending && { factors: pending.factors.slice(), expiresAt: pending.expiresAt }; };
+    self.mfa = {
+      status: function () { return authed("GET", "/mfa"); },
+      enrol: function () { return authed("POST", "/mfa/totp", {}); },
+      confirm: function (code) { return authed("POST", "/mfa/totp/confirm", { code: String(code).trim() }); },
+      stepUp: stepUp,
+      disable: function (o) { return authed("POST", "/mfa/disable", flag(o)); },
+      regenerateRecoveryCodes: function (o) { return authed("POST", "/mfa/recovery-codes", flag(o)); },
+    };
     self.on = function (kind, fn) {
       if (!handlers[kind]) throw new Error("WalletAuth: unknown event " + kind);
       handlers[kind].push(fn);
@@ -234,36 +361,80 @@
     return self;
   }
 
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text) e.textContent = text;
+    return e;
+  }
+
+  // The button's second-factor step: a small form after the error box.
+  function codePrompt(auth, after) {
+    var form = el("form", { "data-walletauth-code": "" });
+    var label = el("label", { for: "walletauth-code" });
+    var input = el("input", { id: "walletauth-code", autocomplete: "one-time-code", spellcheck: "false", required: "" });
+    var submit = el("button", { type: "submit" }, "Verify");
+    var toggle = el("button", { type: "button", "data-walletauth-toggle": "" });
+    form.append(label, " ", input, " ", submit, " ", toggle);
+    form.style.margin = ".5em 0";
+    form.hidden = true;
+    after.insertAdjacentElement("afterend", form);
+    var recovery = false;
+    function mode(r) {
+      recovery = r;
+      label.textContent = r ? "Recovery code" : "Code from your authenticator app";
+      input.setAttribute("inputmode", r ? "text" : "numeric");
+      input.setAttribute("placeholder", r ? "xxxx-xxxx-xxxx-xxxx" : "123456");
+      toggle.textContent = r ? "Use the app instead" : "Use a recovery code";
+      input.value = "";
+    }
+    mode(false);
+    toggle.addEventListener("click", function () { mode(!recovery); input.focus(); });
+    form.addEventListener("submit", async function (ev) {
+      ev.preventDefault();
+      submit.disabled = true;
+      try { await (recovery ? auth.submitRecoveryCode(input.value) : auth.submitCode(input.value)); } catch (_) { /* shown via "error" */ }
+      submit.disabled = false;
+    });
+    auth.on("change", function (u, s) {
+      var show = s === "second_factor";
+      if (show && form.hidden) { mode(false); setTimeout(function () { input.focus(); }); }
+      form.hidden = !show;
+    });
+  }
+
   // Buttons: every [data-walletauth] element signs in or out with the page's first client.
   function bindButtons() {
     var els = document.querySelectorAll("[data-walletauth]");
     if (!els.length) return;
     var auth = clients[Object.keys(clients)[0]] || create();
-    els.forEach(function (el) {
-      var signInText = el.getAttribute("data-signin-text") || el.textContent.trim() || "Sign in with Ethereum";
-      var signOutText = el.getAttribute("data-signout-text") || "Sign out";
+    els.forEach(function (btn, i) {
+      var signInText = btn.getAttribute("data-signin-text") || btn.textContent.trim() || "Sign in with Ethereum";
+      var signOutText = btn.getAttribute("data-signout-text") || "Sign out";
+      var cancelText = btn.getAttribute("data-cancel-text") || "Cancel";
       var errBox = document.querySelector("[data-walletauth-error]");
       if (!errBox) {
-        errBox = document.createElement("span");
-        errBox.setAttribute("data-walletauth-error", "");
-        errBox.setAttribute("role", "alert");
+        errBox = el("span", { "data-walletauth-error": "", role: "alert" });
         errBox.style.cssText = "margin-left:.5em;color:#b42318";
-        el.insertAdjacentElement("afterend", errBox);
+        btn.insertAdjacentElement("afterend", errBox);
       }
+      if (i === 0 && btn.getAttribute("data-walletauth-prompt") !== "off") codePrompt(auth, errBox);
       var render = function () {
-        el.textContent = auth.user() ? signOutText : signInText;
-        el.setAttribute("data-walletauth-state", auth.user() ? "signed-in" : "signed-out");
+        var s = auth.state();
+        btn.textContent = s === "signed_in" ? signOutText : s === "second_factor" ? cancelText : signInText;
+        btn.setAttribute("data-walletauth-state", s.replace("_", "-"));
       };
       auth.on("change", function () { errBox.textContent = ""; render(); });
       auth.on("error", function (err) { errBox.textContent = err.message; });
-      el.addEventListener("click", async function (ev) {
+      btn.addEventListener("click", async function (ev) {
         ev.preventDefault();
-        if (el.disabled) return;
-        el.disabled = true;
+        if (btn.disabled) return;
+        var s = auth.state();
+        btn.disabled = true;
         errBox.textContent = "";
-        el.textContent = auth.user() ? "Signing out…" : "Check your wallet…";
-        try { await (auth.user() ? auth.signOut() : auth.signIn()); } catch (_) { /* shown via "error" */ }
-        el.disabled = false;
+        btn.textContent = s === "signed_out" ? "Check your wallet…" : "Signing out…";
+        try { await (s === "signed_out" ? auth.signIn() : auth.signOut()); } catch (_) { /* shown via "error" */ }
+        btn.disabled = false;
         render();
       });
       render();

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,9 +12,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ethereum/go-ethereum/accounts"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/pquerna/otp/totp"
 )
 
 // need skips the test when something it needs is missing, or fails it when
@@ -59,13 +66,16 @@ func startDemo(t *testing.T, opts options) *httptest.Server {
 }
 
 // TestDemoChromium drives the demo page in Debian's Chromium with an injected test wallet
-// (e2e/demo.mjs): sign in, /api/me, token renewal, restore on reload, sign out, and the
-// no-wallet and rejected messages. Screenshots land in e2e/out/.
+// (e2e/demo.mjs): sign in, /api/me, token renewal, restore on reload, sign out, the no-wallet
+// and rejected messages, and two-factor authentication (turning TOTP on, recovery codes, the
+// second step of a sign-in, step-up, the lockout, turning it off). Screenshots land in e2e/out/.
 func TestDemoChromium(t *testing.T) {
 	node, err := exec.LookPath("node")
 	need(t, err == nil, "node is not installed")
-	_, err = os.Stat(filepath.Join("e2e", "node_modules", "playwright-core"))
-	need(t, err == nil, "e2e/node_modules is missing (run `npm ci` in examples/server/e2e/)")
+	for _, pkg := range []string{"playwright-core", "ethers", "otplib"} {
+		_, err = os.Stat(filepath.Join("e2e", "node_modules", pkg))
+		need(t, err == nil, "e2e/node_modules/"+pkg+" is missing (run `npm ci` in examples/server/e2e/)")
+	}
 	chromium := os.Getenv("CHROMIUM")
 	if chromium == "" {
 		chromium = "/usr/bin/chromium"
@@ -91,6 +101,13 @@ func TestDemoChromium(t *testing.T) {
 		UserID               string  `json:"userId"`
 		TokenLifetimeSeconds float64 `json:"tokenLifetimeSeconds"`
 		RenewedAfterMs       float64 `json:"renewedAfterMs"`
+		MFA                  struct {
+			ConfirmStep   int64   `json:"confirmStep"`
+			SignInStep    int64   `json:"signInStep"`
+			WaitedMs      float64 `json:"waitedMs"`
+			RecoveryCodes int     `json:"recoveryCodes"`
+		} `json:"mfa"`
+		LockedRetryAfterSeconds int `json:"lockedRetryAfterSeconds"`
 	}
 	if err := json.Unmarshal(out, &summary); err != nil {
 		t.Fatalf("summary is not JSON: %v: %q", err, out)
@@ -100,6 +117,12 @@ func TestDemoChromium(t *testing.T) {
 	}
 	if summary.TokenLifetimeSeconds != 3 {
 		t.Errorf("access-token lifetime %v s, want the 3 s the test configured", summary.TokenLifetimeSeconds)
+	}
+	if m := summary.MFA; m.RecoveryCodes != 10 || m.ConfirmStep == 0 || m.SignInStep <= m.ConfirmStep || m.WaitedMs > 31000 {
+		t.Errorf("MFA summary %+v", m)
+	}
+	if s := summary.LockedRetryAfterSeconds; s <= 0 || s > 300 {
+		t.Errorf("lockout Retry-After %d s, want 1..300", s)
 	}
 	t.Logf("demo e2e: %s", strings.TrimSpace(string(out)))
 }
@@ -153,6 +176,200 @@ func TestDemoRoutes(t *testing.T) {
 	if res, _ := get("/api/nothing", nil); res.StatusCode != http.StatusNotFound {
 		t.Errorf("/api/nothing: %d", res.StatusCode)
 	}
+	if res, _ := get("/api/sensitive", nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /api/sensitive: %d", res.StatusCode)
+	}
+	c := &demoClient{t: t, srv: srv}
+	if code, _ := c.do(http.MethodPost, "/api/sensitive", nil, nil); code != http.StatusUnauthorized {
+		t.Errorf("POST /api/sensitive without a token: %d", code)
+	}
+	if code, _ := c.do(http.MethodPost, "/api/sensitive", nil, nil, http.Header{"Sec-Fetch-Site": {"cross-site"}}); code != http.StatusForbidden {
+		t.Errorf("cross-site POST /api/sensitive: %d", code)
+	}
+}
+
+// demoClient calls the demo as a program would, with the access token in a header.
+type demoClient struct {
+	t     *testing.T
+	srv   *httptest.Server
+	token string
+}
+
+// do sends a JSON request and decodes a JSON answer into out (when not nil); it returns the status.
+func (c *demoClient) do(method, path string, body, out any, header ...http.Header) (int, string) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.srv.URL+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	for _, h := range header {
+		for k, v := range h {
+			req.Header[k] = v
+		}
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	res, err := c.srv.Client().Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if out != nil && res.StatusCode < 300 {
+		if err := json.Unmarshal(b, out); err != nil {
+			c.t.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
+	}
+	return res.StatusCode, string(b)
+}
+
+// signIn signs in with the key, as examples/signin does, and keeps the access token; for a user
+// with a second factor it returns the status "needs_second_factor" and the pending token.
+func (c *demoClient) signIn(key []byte) (status string, pendingToken string) {
+	c.t.Helper()
+	k, err := crypto.ToECDSA(key)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var ch struct{ Message string }
+	if code, body := c.do(http.MethodPost, "/auth/nonce", map[string]any{"address": crypto.PubkeyToAddress(k.PublicKey).Hex()}, &ch); code != 200 {
+		c.t.Fatalf("nonce: %d %s", code, body)
+	}
+	sig, _ := crypto.Sign(accounts.TextHash([]byte(ch.Message)), k)
+	sig[64] += 27
+	var v struct{ Status, AccessToken, PendingToken string }
+	if code, body := c.do(http.MethodPost, "/auth/verify", map[string]any{"message": ch.Message, "signature": "0x" + hex.EncodeToString(sig), "refreshTokenInBody": true}, &v); code != 200 {
+		c.t.Fatalf("verify: %d %s", code, body)
+	}
+	c.token = v.AccessToken
+	return v.Status, v.PendingToken
+}
+
+// TestDemoMFA checks the demo's MFA wiring without a browser: enrolment, the sensitive route
+// behind RequireFreshFactor, step-up, and a sign-in that needs the second factor.
+func TestDemoMFA(t *testing.T) {
+	srv := startDemo(t, options{Rate: 0})
+	c := &demoClient{t: t, srv: srv}
+	key := crypto.Keccak256([]byte("walletauth demo test user"))
+	if st, _ := c.signIn(key); st != "complete" {
+		t.Fatalf("first sign-in: %s", st)
+	}
+	var e struct{ Secret, QRPng string }
+	if code, body := c.do(http.MethodPost, "/auth/mfa/totp", map[string]any{}, &e); code != 200 || e.Secret == "" || e.QRPng == "" {
+		t.Fatalf("enrol: %d %s", code, body)
+	}
+	now := time.Now()
+	code0, _ := totp.GenerateCode(e.Secret, now)
+	var conf struct{ RecoveryCodes []string }
+	if code, body := c.do(http.MethodPost, "/auth/mfa/totp/confirm", map[string]any{"code": code0}, &conf); code != 200 || len(conf.RecoveryCodes) != 10 {
+		t.Fatalf("confirm: %d %s", code, body)
+	}
+	// aal1: the sensitive route wants a step-up.
+	if code, body := c.do(http.MethodPost, "/api/sensitive", nil, nil); code != http.StatusForbidden || !strings.Contains(body, "insufficient_assurance") {
+		t.Fatalf("sensitive at aal1: %d %s", code, body)
+	}
+	var up struct{ AccessToken string }
+	if code, body := c.do(http.MethodPost, "/auth/mfa/step-up", map[string]any{"recoveryCode": conf.RecoveryCodes[0], "refreshTokenInBody": true}, &up); code != 200 || up.AccessToken == "" {
+		t.Fatalf("step-up: %d %s", code, body)
+	}
+	c.token = up.AccessToken
+	if code, body := c.do(http.MethodPost, "/api/sensitive", nil, nil); code != 200 || strings.TrimSpace(body) != `{"ok":true}` {
+		t.Fatalf("sensitive after step-up: %d %s", code, body)
+	}
+	// A new sign-in stops at the second factor; a recovery code completes it at aal2.
+	st, pending := c.signIn(key)
+	if st != "needs_second_factor" || pending == "" || c.token != "" {
+		t.Fatalf("second sign-in: %s, pending token %t, access token %t", st, pending != "", c.token != "")
+	}
+	var done struct{ Status, AccessToken string }
+	if code, body := c.do(http.MethodPost, "/auth/mfa/verify", map[string]any{"pendingToken": pending, "recoveryCode": conf.RecoveryCodes[1], "refreshTokenInBody": true}, &done); code != 200 || done.Status != "complete" {
+		t.Fatalf("mfa/verify: %d %s", code, body)
+	}
+	c.token = done.AccessToken
+	var m me
+	if code, body := c.do(http.MethodGet, "/api/me", nil, &m); code != 200 || m.AAL != "aal2" {
+		t.Fatalf("/api/me: %d %s", code, body)
+	}
+}
+
+func TestMFAKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "k.key")
+	key, created, err := loadOrCreateKey(path)
+	if err != nil || !created || len(key) != 32 {
+		t.Fatalf("first start: %x %v %v", key, created, err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	if got := strings.TrimSpace(string(b)); got != hex.EncodeToString(key) {
+		t.Errorf("file holds %q", got)
+	}
+	again, created, err := loadOrCreateKey(path)
+	if err != nil || created || !bytes.Equal(again, key) {
+		t.Fatalf("second start: %x %v %v", again, created, err)
+	}
+	if other, _, _ := loadOrCreateKey(filepath.Join(dir, "other.key")); bytes.Equal(other, key) {
+		t.Error("two new keys are equal")
+	}
+
+	write := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := strings.Repeat("ab", 32)
+	for name, c := range map[string]struct {
+		content string
+		mode    os.FileMode
+		want    string
+	}{
+		"short":      {strings.Repeat("ab", 16), 0o600, "holds 16 bytes"},
+		"long":       {strings.Repeat("ab", 33), 0o600, "holds 33 bytes"},
+		"not-hex":    {strings.Repeat("zz", 32), 0o600, "hex"},
+		"empty":      {"", 0o600, "holds 0 bytes"},
+		"world":      {good, 0o644, "chmod 600"},
+		"group":      {good, 0o640, "chmod 600"},
+		"group-rw":   {good, 0o660, "chmod 600"},
+		"other-only": {good, 0o604, "chmod 600"},
+	} {
+		if runtime.GOOS == "windows" && strings.Contains(c.want, "chmod") {
+			continue
+		}
+		_, _, err := loadOrCreateKey(write(name, c.content, c.mode))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err %v, want one saying %q", name, err, c.want)
+		}
+	}
+	if k, _, err := loadOrCreateKey(write("owner-ro", good+"\n", 0o400)); err != nil || hex.EncodeToString(k) != good {
+		t.Errorf("a 0400 key file: %x %v", k, err)
+	}
+	if _, _, err := loadOrCreateKey(dir); err == nil {
+		t.Error("a directory is accepted as the key file")
+	}
+	if _, _, err := loadOrCreateKey(filepath.Join(dir, "missing", "k.key")); err == nil {
+		t.Error("a key file in a missing directory")
+	}
+
+	// The demo refuses to start with a bad key file.
+	_, _, err = newServer(context.Background(), options{Origin: "http://localhost:8080", DB: filepath.Join(dir, "x.db"), MFAKeyFile: filepath.Join(dir, "world")})
+	if err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("newServer with a world-readable key: %v", err)
+	}
 }
 
 func TestParseFlags(t *testing.T) {
@@ -161,8 +378,14 @@ func TestParseFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.Addr != ":8080" || o.Origin != "http://localhost:8080" || o.DB != "walletauth.db" || o.Rate != 60 ||
-		len(o.Chains) != 6 || o.Chains[0] != 1 || o.Chains[5] != 11155111 {
+		len(o.Chains) != 6 || o.Chains[0] != 1 || o.Chains[5] != 11155111 || o.MFAKeyFile != "walletauth.mfa.key" {
 		t.Errorf("defaults: %+v", o)
+	}
+	if o, _ := parseFlags([]string{"-db", filepath.Join("data", "x.db")}, io.Discard); o.MFAKeyFile != filepath.Join("data", "walletauth.mfa.key") {
+		t.Errorf("the key file goes next to the database by default, got %q", o.MFAKeyFile)
+	}
+	if o, _ := parseFlags([]string{"-db", filepath.Join("data", "x.db"), "-mfa-key-file", "k.key"}, io.Discard); o.MFAKeyFile != "k.key" {
+		t.Errorf("-mfa-key-file k.key: %q", o.MFAKeyFile)
 	}
 	o, err = parseFlags([]string{"-rate", "0", "-chains", "8453, 1", "-addr", "127.0.0.1:0"}, io.Discard)
 	if err != nil || o.Rate != 0 || len(o.Chains) != 2 || o.Chains[0] != 8453 || o.Addr != "127.0.0.1:0" {
@@ -173,6 +396,7 @@ func TestParseFlags(t *testing.T) {
 		{"-chains", "1,x"},
 		{"-chains", ""},
 		{"-rate", "-1"},
+		{"-mfa-key-file", ""},
 		{"extra"},
 	} {
 		if _, err := parseFlags(args, io.Discard); err == nil {

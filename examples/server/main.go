@@ -1,5 +1,5 @@
-// Command server is the walletauth demo: a page with a "Sign in with MetaMask" button, the
-// walletauth handler and a protected API route, on SQLite.
+// Command server is the walletauth demo: a page with a "Sign in with MetaMask" button and a
+// two-factor panel, the walletauth handler with MFA on, and protected API routes, on SQLite.
 //
 //	go run ./examples/server                       # then open http://localhost:8080
 //	go run ./examples/server -rate 0 -db /tmp/x.db  # no rate limit (load tests), another database
@@ -17,14 +17,23 @@
 //	                                        Arbitrum, Sepolia); the first is the default
 //	-rate    60                             sign-in and nonce requests per minute per client IP;
 //	                                        0 turns the limit off
+//	-mfa-key-file  walletauth.mfa.key       the key that seals TOTP secrets (AES-256, 64 hex
+//	                                        digits); by default in the directory of -db. Created
+//	                                        from crypto/rand with mode 0600 on first start;
+//	                                        refused if it is not 32 bytes or if group or others
+//	                                        may read or write it. Losing it voids every TOTP
+//	                                        enrolment (users then sign in with a recovery code).
 //
-// Routes: / (the page), /auth/ (walletauth, including /auth/client.js), GET /api/me (behind
-// RequireSession: {"userId","address","chainId","aal"}) and GET /healthz ("ok").
+// Routes: / (the page), /auth/ (walletauth, including /auth/client.js and the /auth/mfa routes),
+// GET /api/me (behind RequireSession: {"userId","address","chainId","aal"}), POST /api/sensitive
+// (behind RequireFreshFactor(5 min): {"ok":true}, to show step-up) and GET /healthz ("ok").
 package main
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -36,12 +45,15 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/walletauth/walletauth"
+	"github.com/walletauth/walletauth/mfa"
 	"github.com/walletauth/walletauth/session"
 	"github.com/walletauth/walletauth/store/sqlitestore"
 )
@@ -57,7 +69,10 @@ type options struct {
 	Store  string   // postgres:// or redis:// URL (not yet supported)
 	Chains []uint64 // allowed chain ids
 	Rate   int      // per minute per client IP; 0 = no limit
-	Logger *slog.Logger
+	// MFAKeyFile holds the hex AES-256 key that seals TOTP secrets; empty: walletauth.mfa.key
+	// in the directory of DB.
+	MFAKeyFile string
+	Logger     *slog.Logger
 	// AccessTTL is the access-token lifetime; zero takes walletauth's default. Not a flag: the
 	// browser test shortens it to watch the page renew its token.
 	AccessTTL time.Duration
@@ -92,8 +107,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.Store, "store", "", "a postgres://… or redis://… URL instead of SQLite (not yet supported; arrives with the scale-out issue)")
 	fs.StringVar(&chains, "chains", "1,10,137,8453,42161,11155111", "allowed chain ids, comma-separated; the first is the default")
 	fs.IntVar(&o.Rate, "rate", 60, "sign-in and nonce requests per minute per client; 0 turns the limit off")
+	fs.StringVar(&o.MFAKeyFile, "mfa-key-file", mfaKeyName, "file with the hex AES-256 key that seals TOTP secrets, created (mode 0600) if missing; the default name is taken in the directory of -db")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "mfa-key-file" })
+	if !explicit {
+		o.MFAKeyFile = defaultMFAKeyFile(o.DB)
+	}
+	if o.MFAKeyFile == "" {
+		return o, errors.New("-mfa-key-file must name a file")
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -148,7 +172,7 @@ func run(opts options) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	opts.Logger.Info("walletauth demo listening", "addr", opts.Addr, "origin", opts.Origin, "db", opts.DB, "chains", opts.Chains, "rate", opts.Rate)
+	opts.Logger.Info("walletauth demo listening", "addr", opts.Addr, "origin", opts.Origin, "db", opts.DB, "mfaKeyFile", opts.MFAKeyFile, "chains", opts.Chains, "rate", opts.Rate)
 	select {
 	case err := <-errc:
 		return err
@@ -178,6 +202,17 @@ func newServer(ctx context.Context, opts options) (http.Handler, func() error, e
 	case rate < 0:
 		return nil, nil, errors.New("rate must be 0 (no limit) or positive")
 	}
+	keyFile := opts.MFAKeyFile
+	if keyFile == "" {
+		keyFile = defaultMFAKeyFile(opts.DB)
+	}
+	key, created, err := loadOrCreateKey(keyFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	if created {
+		opts.Logger.Warn("created a new MFA encryption key: keep it with the database, and keep it secret", "file", keyFile)
+	}
 	st, err := sqlitestore.Open(ctx, opts.DB)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open %s: %w", opts.DB, err)
@@ -191,6 +226,7 @@ func newServer(ctx context.Context, opts options) (http.Handler, func() error, e
 		RateLimit: rate,
 		Logger:    opts.Logger,
 		Session:   session.Config{AccessTTL: opts.AccessTTL},
+		MFA:       mfa.Config{EncryptionKeys: map[string][]byte{"k1": key}, CurrentKeyID: "k1"},
 	})
 	if err != nil {
 		_ = st.Close()
@@ -203,9 +239,17 @@ func newServer(ctx context.Context, opts options) (http.Handler, func() error, e
 		_ = closeFn()
 		return nil, nil, err
 	}
+	// The app's own state-changing routes accept the access cookie too, so they need the same
+	// cross-origin protection as walletauth's.
+	cop := http.NewCrossOriginProtection()
+	if err := cop.AddTrustedOrigin(strings.TrimRight(opts.Origin, "/")); err != nil {
+		_ = closeFn()
+		return nil, nil, fmt.Errorf("origin: %w", err)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth.Handler())
 	mux.Handle("GET /api/me", auth.RequireSession(http.HandlerFunc(handleMe)))
+	mux.Handle("POST /api/sensitive", cop.Handler(auth.RequireFreshFactor(5*time.Minute, http.HandlerFunc(handleSensitive))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok")
@@ -232,6 +276,16 @@ func handleMe(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
+// handleSensitive stands for an action that wants a recent second factor (a withdrawal, a
+// change of payout address): RequireFreshFactor lets only sessions that passed one within the
+// last 5 minutes reach it; others get 403 insufficient_assurance and step up.
+func handleSensitive(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	_, _ = io.WriteString(w, `{"ok":true}`)
+}
+
 // me is the body of GET /api/me.
 type me struct {
 	UserID  string `json:"userId"`
@@ -256,4 +310,65 @@ func pageHeaders(next http.Handler) http.Handler {
 		h.Set("Cache-Control", "no-cache")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// mfaKeyName is the default name of the MFA key file, in the directory of the database.
+const mfaKeyName = "walletauth.mfa.key"
+
+func defaultMFAKeyFile(db string) string { return filepath.Join(filepath.Dir(db), mfaKeyName) }
+
+// loadOrCreateKey reads the 32-byte key, written as 64 hex digits, from path; if there is no
+// such file it makes one from crypto/rand with mode 0600. It refuses a file of another length
+// and, except on Windows, one that group or others may read or write.
+func loadOrCreateKey(path string) (key []byte, created bool, err error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key = make([]byte, mfa.KeySize)
+		_, _ = rand.Read(key) // never fails
+		nf, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			return loadOrCreateKey(path) // another process made it first
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("MFA key file: %w", err)
+		}
+		_, err = nf.WriteString(hex.EncodeToString(key) + "\n")
+		if err == nil {
+			err = nf.Sync()
+		}
+		if cerr := nf.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			_ = os.Remove(path)
+			return nil, false, fmt.Errorf("MFA key file: %w", err)
+		}
+		return key, true, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("MFA key file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, false, fmt.Errorf("MFA key file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, false, fmt.Errorf("MFA key file %s is not a regular file", path)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
+		return nil, false, fmt.Errorf("MFA key file %s has mode %#o: group or others may read or write it (chmod 600 it)", path, perm)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 1024))
+	if err != nil {
+		return nil, false, fmt.Errorf("MFA key file: %w", err)
+	}
+	key, err = hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, false, fmt.Errorf("MFA key file %s: want %d bytes as %d hex digits: %w", path, mfa.KeySize, 2*mfa.KeySize, err)
+	}
+	if len(key) != mfa.KeySize {
+		return nil, false, fmt.Errorf("MFA key file %s holds %d bytes, want %d (%d hex digits)", path, len(key), mfa.KeySize, 2*mfa.KeySize)
+	}
+	return key, false, nil
 }

@@ -11,11 +11,22 @@
 //      the server refuses the session afterwards;
 //   2. no wallet at all: the "No Ethereum wallet found" message;
 //   3. a wallet whose user rejects the signature (EIP-1193 code 4001): the "rejected" message;
-//   4. a wallet only at window.ethereum (no EIP-6963): signs in too.
+//   4. a wallet only at window.ethereum (no EIP-6963): signs in too;
+//   5. the one-tag embedding (<button data-walletauth>);
+//   6. two-factor authentication, with TOTP codes computed here by otplib from the secret the
+//      page shows, at the real time (the server's clock is the same): turn it on (QR, secret,
+//      a wrong code, the right one, 10 recovery codes); "Turn off" and the sensitive action
+//      ask for a fresh factor (step-up with a recovery code); a sign-in completed with a
+//      recovery code (a spent one is refused); the embedding's inline code prompt; another user:
+//      an expired pending sign-in and the lockout after five wrong codes; finally a sign-in
+//      with the code of the time step after the confirming one (waiting for it, < 30 s: each
+//      step is accepted once), aal2, the sensitive action without a prompt, turning it off
+//      with "sign out my other devices".
 // Screenshots go to e2e/out/ for humans. Prints one line of JSON and exits 0, or the error and 1.
 // Run by ../e2e_test.go, which starts the demo with a short access-token lifetime.
 import { chromium } from "playwright-core";
-import { Wallet, getBytes } from "ethers";
+import { Wallet, getBytes, id } from "ethers";
+import { generateSync } from "otplib";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,9 +35,18 @@ const BASE_URL = (process.env.BASE_URL || "").replace(/\/+$/, "");
 const OUT = path.join(path.dirname(fileURLToPath(import.meta.url)), "out");
 // Hardhat's well-known first test account: a test key, never a real one.
 const wallet = new Wallet("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
+// The MFA scenarios use users of their own: Hardhat's second test account, and a key made from
+// a fixed string.
+const mfaWallet = new Wallet("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
+const lockWallet = new Wallet(id("walletauth e2e: lockout user"));
 const CHAIN_ID = 10; // OP Mainnet: one of the demo's default chains, not the default one
 const NO_WALLET = "No Ethereum wallet found. Install MetaMask or another wallet.";
 const REJECTED = "You rejected the request in your wallet.";
+const INVALID_CODE = "That code is not right. Try the current code from your app.";
+const TIMED_OUT = "Your sign-in timed out. Sign in again.";
+const LOCKED = /^Too many wrong codes\. Try again in (\d+) s\.$/;
+const RECOVERY_CODE = /^[0-9a-hjkmnp-tv-z]{4}(-[0-9a-hjkmnp-tv-z]{4}){3}$/;
+const STEP = 30; // TOTP time step, seconds
 const WAIT = { timeout: 20000 };
 
 function check(cond, what) {
@@ -71,7 +91,7 @@ function installWallet({ address, chainHex, mode }) {
   announce();
 }
 
-async function newPage(browser, mode, log, { url = "/", ready = "body[data-ready=true]", html } = {}) {
+async function newPage(browser, mode, log, { url = "/", ready = "body[data-ready=true]", html, signer = wallet } = {}) {
   const context = await browser.newContext({ viewport: { width: 900, height: 760 } });
   const page = await context.newPage();
   page.on("pageerror", (err) => log.push("pageerror: " + err.message));
@@ -83,13 +103,13 @@ async function newPage(browser, mode, log, { url = "/", ready = "body[data-ready
     const signed = [];
     page.signed = signed;
     await page.exposeFunction("__e2eSign", async (data, addr) => {
-      check(addr === wallet.address, "personal_sign for the wallet's address, got " + addr);
+      check(addr === signer.address, "personal_sign for the wallet's address, got " + addr);
       check(/^0x[0-9a-fA-F]*$/.test(data), "personal_sign data is 0x-hex");
       const text = Buffer.from(getBytes(data)).toString("utf8");
       signed.push(text);
-      return wallet.signMessage(getBytes(data));
+      return signer.signMessage(getBytes(data));
     });
-    await page.addInitScript(installWallet, { address: wallet.address, chainHex: "0x" + CHAIN_ID.toString(16), mode });
+    await page.addInitScript(installWallet, { address: signer.address, chainHex: "0x" + CHAIN_ID.toString(16), mode });
   }
   // A page of the site's origin that the server does not have: served by the browser itself.
   if (html) await page.route(BASE_URL + url, (route) => route.fulfill({ contentType: "text/html", body: html }));
@@ -115,6 +135,79 @@ function claims(token) {
   return JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString("utf8"));
 }
 
+// TOTP as authenticator apps do it (RFC 6238: SHA-1, 6 digits, 30 s), for a given time step.
+function totp(secret, step) {
+  return generateSync({ secret, epoch: step * STEP });
+}
+function currentStep() {
+  return Math.floor(Date.now() / 1000 / STEP);
+}
+// A code that is none of the codes of the steps around now: surely wrong.
+function wrongCode(secret) {
+  const now = currentStep();
+  const near = new Set([-2, -1, 0, 1, 2].map((d) => totp(secret, now + d)));
+  return ["000000", "123456", "999999", "314159"].find((c) => !near.has(c));
+}
+
+// Waits until the page is signed in and shows GET /api/me; returns what it shows.
+async function signedIn(page) {
+  await page.waitForSelector("body[data-state=signed-in]", WAIT);
+  await page.waitForFunction(() => document.getElementById("me").textContent.includes("userId"), null, WAIT);
+  return JSON.parse(await page.textContent("#me"));
+}
+
+async function signOutPage(page) {
+  await page.click("#signout");
+  await page.waitForSelector("body[data-state=signed-out]", WAIT);
+}
+
+// The session as the server has it (GET /auth/session with the page's access token).
+async function sessionOf(page) {
+  return page.evaluate(async () => {
+    const res = await fetch("/auth/session", { headers: { Authorization: "Bearer " + WalletAuth.create().accessToken() } });
+    return (await res.json()).session;
+  });
+}
+
+async function textIs(page, sel, want) {
+  await page.waitForFunction(([s, w]) => document.querySelector(s).textContent === w, [sel, want], WAIT)
+    .catch(async () => { throw new Error(`${sel}: want ${JSON.stringify(want)}, shows ${JSON.stringify(await page.textContent(sel))}`); });
+}
+
+// Turns TOTP on from the panel of a signed-in page and returns the secret it showed (read
+// from the page, as a person would type it), the step of the confirming code and the
+// recovery codes.
+async function turnOnTOTP(page, { wrongFirst = false, shots = false } = {}) {
+  await page.waitForSelector("#mfa[data-mfa=off] #mfa-enable", { ...WAIT, state: "visible" });
+  await page.click("#mfa-enable");
+  await page.waitForSelector("#mfa-enrol:not([hidden])", WAIT);
+  await page.waitForFunction(() => { const i = document.getElementById("mfa-qr"); return i.complete && i.naturalWidth > 0; }, null, WAIT);
+  const qr = await page.evaluate(() => { const i = document.getElementById("mfa-qr"); return { src: i.src.slice(0, 22), w: i.naturalWidth, h: i.naturalHeight }; });
+  check(qr.src === "data:image/png;base64," && qr.w === 256 && qr.h === 256, "the QR code is a 256×256 PNG: " + JSON.stringify(qr));
+  const secret = (await page.textContent("#mfa-secret")).replace(/\s+/g, "");
+  check(/^[A-Z2-7]{32}$/.test(secret), "the secret is 160 bits of base32: " + secret);
+  if (shots) await page.screenshot({ path: path.join(OUT, "mfa-qr.png"), fullPage: true });
+  if (wrongFirst) {
+    await page.fill("#mfa-confirm-code", wrongCode(secret));
+    await page.click("#mfa-confirm");
+    await textIs(page, "#mfa-message", INVALID_CODE);
+    check(await page.isVisible("#mfa-enrol"), "still enrolling after a wrong code");
+  }
+  const step = currentStep();
+  await page.fill("#mfa-confirm-code", totp(secret, step));
+  await page.click("#mfa-confirm");
+  await page.waitForSelector("#mfa-codes-view:not([hidden])", WAIT);
+  const codes = await page.$$eval("#mfa-codes li", (lis) => lis.map((li) => li.textContent));
+  check(codes.length === 10, "10 recovery codes shown, got " + codes.length);
+  check(codes.every((c) => RECOVERY_CODE.test(c)) && new Set(codes).size === 10, "recovery codes: " + codes.join(" "));
+  check(await page.isHidden("#mfa-enrol") && await page.isHidden("#mfa-message"), "the enrolment step is gone");
+  if (shots) await page.screenshot({ path: path.join(OUT, "mfa-recovery-codes.png"), fullPage: true });
+  await page.click("#mfa-codes-done");
+  await page.waitForSelector("#mfa[data-mfa=on] #mfa-on:not([hidden])", WAIT);
+  check((await page.textContent("#mfa-codes")) === "", "the recovery codes are shown once");
+  return { secret, step, codes };
+}
+
 async function main() {
   check(BASE_URL, "BASE_URL must be set");
   mkdirSync(OUT, { recursive: true });
@@ -127,6 +220,7 @@ async function main() {
       "--no-first-run", "--disable-component-update", "--disable-sync"],
   });
   const summary = { ok: true, address: wallet.address };
+  const started = Date.now();
   try {
     // 1. Sign in, renewal, restore, sign out.
     const page = await newPage(browser, "ok", log);
@@ -236,6 +330,152 @@ async function main() {
     await bareBtn.click("[data-walletauth]");
     await bareBtn.waitForFunction((m) => document.querySelector("[data-walletauth-error]").textContent === m, NO_WALLET, WAIT);
     await bareBtn.screenshot({ path: path.join(OUT, "snippet-no-wallet.png") });
+    summary.basicMs = Date.now() - started;
+
+    // 6. Two-factor authentication, with a user of its own.
+    const mfaStarted = Date.now();
+    const m1 = await newPage(browser, "ok", log, { signer: mfaWallet });
+    await m1.click("#signin");
+    const me1 = await signedIn(m1);
+    check(me1.aal === "aal1" && me1.address === mfaWallet.address, "MFA user signed in at aal1: " + JSON.stringify(me1));
+    await textIs(m1, "#mfa-status", "Off: your wallet alone signs you in.");
+    // Without MFA the sensitive action cannot step up: the page says what to do.
+    await m1.click("#sensitive");
+    await textIs(m1, "#sensitive-result", "This needs a second factor: turn on two-factor authentication first.");
+    check(await m1.isHidden("#stepup"), "no code prompt without MFA");
+
+    const { secret, step: confirmStep, codes } = await turnOnTOTP(m1, { wrongFirst: true, shots: true });
+    await textIs(m1, "#mfa-status", "On: sign-ins ask for a code from your authenticator app. 10 recovery codes left.");
+    check((await signedIn(m1)).aal === "aal1", "turning MFA on leaves the session at aal1");
+
+    // "Turn off" wants a fresh second factor: this aal1 session is asked for one; cancel.
+    await m1.click("#mfa-disable");
+    await m1.waitForSelector("#stepup:not([hidden])", WAIT);
+    check(await m1.evaluate(() => document.getElementById("mfa-on").nextElementSibling.id === "stepup"), "the prompt shows under Turn off");
+    await m1.click("#stepup-cancel");
+    await m1.waitForSelector("#stepup", { ...WAIT, state: "hidden" });
+    await m1.waitForFunction(() => !document.getElementById("mfa-disable").disabled, null, WAIT);
+    check(await m1.isHidden("#mfa-message"), "cancelling says nothing");
+    await textIs(m1, "#mfa-status", "On: sign-ins ask for a code from your authenticator app. 10 recovery codes left.");
+
+    // The sensitive action: 403 insufficient_assurance → step up (with a recovery code) → done.
+    await m1.click("#sensitive");
+    await m1.waitForSelector("#stepup:not([hidden])", WAIT);
+    check(await m1.evaluate(() => document.getElementById("sensitive-row").nextElementSibling.id === "stepup"), "the prompt shows under the action");
+    await m1.click("#stepup-toggle");
+    check((await m1.textContent("#stepup-label")).includes("recovery code"), "the prompt switches to recovery codes");
+    await m1.fill("#stepup-code", codes[0]);
+    await m1.screenshot({ path: path.join(OUT, "mfa-stepup.png"), fullPage: true });
+    await m1.click("#stepup-submit");
+    await textIs(m1, "#sensitive-result", 'Done: the server answered {"ok":true}');
+    check(await m1.isHidden("#stepup"), "the prompt is gone after the step-up");
+    await m1.waitForFunction(() => document.getElementById("me").textContent.includes('"aal": "aal2"'), null, WAIT);
+    await textIs(m1, "#mfa-status", "On: sign-ins ask for a code from your authenticator app. 9 recovery codes left.");
+
+    // A sign-in completed with a recovery code; a spent one is refused.
+    const m2 = await newPage(browser, "ok", log, { signer: mfaWallet });
+    await m2.click("#signin");
+    await m2.waitForSelector("body[data-state=second-factor]", WAIT);
+    check(await m2.evaluate(() => WalletAuth.create().state()) === "second_factor", "client state second_factor");
+    check(await m2.evaluate(() => WalletAuth.create().accessToken()) === null, "no access token while the second factor is pending");
+    check((await me(m2)).status === 401, "a pending sign-in unlocks nothing");
+    check(await m2.isHidden("#signed-in") && await m2.isHidden("#signed-out"), "only the code step shows");
+    await m2.screenshot({ path: path.join(OUT, "mfa-code-prompt.png"), fullPage: true });
+    await m2.click("#factor-toggle");
+    await textIs(m2, "#factor-label", "Enter one of your recovery codes");
+    await m2.fill("#factor-code", codes[0]);
+    await m2.click("#factor-submit");
+    check(await errorText(m2) === INVALID_CODE, "a spent recovery code is refused");
+    check(await m2.isVisible("#factor-code"), "the code step stays after a wrong code");
+    await m2.fill("#factor-code", codes[1]);
+    await m2.click("#factor-submit");
+    const me2 = await signedIn(m2);
+    check(me2.aal === "aal2" && me2.userId === me1.userId, "recovery-code sign-in at aal2: " + JSON.stringify(me2));
+    check(JSON.stringify((await sessionOf(m2)).amr) === '["siwe","recovery_code"]', "amr of a recovery-code sign-in");
+    await textIs(m2, "#mfa-status", "On: sign-ins ask for a code from your authenticator app. 8 recovery codes left.");
+    await signOutPage(m2);
+
+    // The one-element embedding asks for the code inline.
+    const sb = await newPage(browser, "ok", log, { url: "/snippet", html: snippet, ready: btnReady, signer: mfaWallet });
+    await sb.click("[data-walletauth]");
+    await sb.waitForSelector("[data-walletauth-state=second-factor]", WAIT);
+    await sb.waitForSelector("[data-walletauth-code]:not([hidden])", WAIT);
+    check((await sb.textContent("[data-walletauth]")) === "Cancel", "the button offers Cancel while the code is pending");
+    await sb.click("[data-walletauth-toggle]");
+    await sb.fill("#walletauth-code", codes[2]);
+    await sb.screenshot({ path: path.join(OUT, "snippet-code-prompt.png") });
+    await sb.click("[data-walletauth-code] button[type=submit]");
+    await sb.waitForSelector("[data-walletauth-state=signed-in]", WAIT);
+    check(await sb.isHidden("[data-walletauth-code]"), "the inline prompt hides once signed in");
+    const sbMe = await me(sb);
+    check(sbMe.status === 200 && sbMe.body.aal === "aal2", "snippet sign-in at aal2: " + JSON.stringify(sbMe));
+    await sb.click("[data-walletauth]");
+    await sb.waitForSelector(btnReady, WAIT);
+
+    // Another user: a pending sign-in that has expired, then the lockout.
+    const lc = await newPage(browser, "ok", log, { signer: lockWallet });
+    await lc.click("#signin");
+    await signedIn(lc);
+    const lock = await turnOnTOTP(lc);
+    await signOutPage(lc);
+    await lc.click("#signin");
+    await lc.waitForSelector("body[data-state=second-factor]", WAIT);
+    await lc.context().clearCookies({ name: /walletauth-pending$/ }); // as if its 5 minutes had passed
+    await lc.fill("#factor-code", totp(lock.secret, currentStep()));
+    await lc.click("#factor-submit");
+    check(await errorText(lc) === TIMED_OUT, "expired pending sign-in message");
+    await lc.waitForSelector("body[data-state=signed-out]", WAIT);
+    check(await lc.isVisible("#signin"), "back to the sign-in button after a timeout");
+    await lc.click("#signin");
+    await lc.waitForSelector("body[data-state=second-factor]", WAIT);
+    const bad = wrongCode(lock.secret);
+    for (let i = 1; i <= 5; i++) {
+      await lc.fill("#factor-code", bad);
+      await lc.click("#factor-submit");
+      check(await errorText(lc) === INVALID_CODE, "wrong code " + i);
+    }
+    await lc.fill("#factor-code", totp(lock.secret, currentStep() + 1)); // even a right code, now
+    await lc.click("#factor-submit");
+    const locked = LOCKED.exec(await errorText(lc));
+    check(locked && +locked[1] > 0 && +locked[1] <= 300, "locked message: " + await lc.textContent("#error"));
+    summary.lockedRetryAfterSeconds = +locked[1];
+    check(await lc.isVisible("#factor-code"), "the code step stays while locked");
+    await lc.screenshot({ path: path.join(OUT, "mfa-locked.png"), fullPage: true });
+
+    // A sign-in with the TOTP code of a later step than the confirming code's (each step is
+    // accepted once): wait for that step to begin.
+    const m3 = await newPage(browser, "ok", log, { signer: mfaWallet });
+    await m3.click("#signin");
+    await m3.waitForSelector("body[data-state=second-factor]", WAIT);
+    const signInStep = Math.max(confirmStep + 1, currentStep());
+    const waitMs = Math.max(0, signInStep * STEP * 1000 - Date.now());
+    check(waitMs <= 31000, "the next step is at most 30 s away: " + waitMs);
+    await m3.waitForTimeout(waitMs);
+    await m3.fill("#factor-code", totp(secret, signInStep));
+    await m3.click("#factor-submit");
+    const me3 = await signedIn(m3);
+    check(me3.aal === "aal2" && me3.userId === me1.userId, "TOTP sign-in at aal2: " + JSON.stringify(me3));
+    check(JSON.stringify((await sessionOf(m3)).amr) === '["siwe","otp"]', "amr of a TOTP sign-in");
+    summary.mfa = { confirmStep, signInStep, waitedMs: waitMs, recoveryCodes: codes.length };
+    // Fresh from the sign-in: the sensitive action needs no prompt.
+    await m3.click("#sensitive");
+    await textIs(m3, "#sensitive-result", 'Done: the server answered {"ok":true}');
+    check(await m3.isHidden("#stepup"), "no prompt with a fresh second factor");
+    // Turn it off, signing out the other devices (m1's stepped-up session).
+    await m3.waitForSelector("#mfa-on:not([hidden])", WAIT);
+    await m3.check("#mfa-signout-others");
+    await m3.click("#mfa-disable");
+    await textIs(m3, "#mfa-message", "Two-factor authentication is off. Signed out 1 other device.");
+    check(await m3.isHidden("#stepup"), "no prompt to turn off with a fresh factor");
+    await textIs(m3, "#mfa-status", "Off: your wallet alone signs you in.");
+    check(await m3.isVisible("#mfa-enable"), "Turn on is offered again");
+    await m1.waitForSelector("body[data-state=signed-out]", { timeout: 15000 }); // at its next renewal
+    await m3.screenshot({ path: path.join(OUT, "mfa-off.png"), fullPage: true });
+    await signOutPage(m3);
+    await m3.click("#signin");
+    check((await signedIn(m3)).aal === "aal1", "with MFA off the wallet alone signs in");
+    await signOutPage(m3);
+    summary.mfaMs = Date.now() - mfaStarted;
 
     check(log.length === 0, "no page errors:\n" + log.join("\n"));
   } finally {

@@ -5,11 +5,16 @@
   var $ = function (id) { return document.getElementById(id); };
 
   var CHAINS = { 1: "Ethereum", 10: "OP Mainnet", 137: "Polygon", 8453: "Base", 42161: "Arbitrum One", 11155111: "Sepolia" };
+  var mfaOn = false;
 
   function showError(msg, code) {
     $("error").textContent = msg || "";
     $("error-box").hidden = !msg;
     $("install").hidden = code !== "no_wallet";
+  }
+  function say(id, msg) {
+    $(id).textContent = msg || "";
+    $(id).hidden = !msg;
   }
 
   // How long the current access token has left; the client renews it at ~80% of its life.
@@ -36,16 +41,25 @@
     $("chain").textContent = "on " + (name ? name + " (chain " + body.chainId + ")" : "chain " + body.chainId);
   }
 
-  function render(user) {
-    $("signed-out").hidden = !!user;
-    $("signed-in").hidden = !user;
-    document.body.dataset.state = user ? "signed-in" : "signed-out";
+  function render(user, state) {
+    state = state || auth.state();
+    $("signed-out").hidden = state !== "signed_out";
+    $("second-factor").hidden = state !== "second_factor";
+    $("signed-in").hidden = state !== "signed_in";
+    document.body.dataset.state = state.replace("_", "-");
+    if (state === "second_factor") {
+      factorMode(false);
+      $("factor-code").focus();
+    }
+    resetMFA();
     if (!user) return;
     $("address").textContent = auth.address() || (user.wallets && user.wallets[0] && user.wallets[0].address) || "";
     $("me").textContent = "…";
     $("chain").textContent = "";
+    $("sensitive-result").textContent = "";
     showToken();
     loadMe();
+    loadMFA();
   }
 
   async function busy(button, label, fn) {
@@ -58,7 +72,201 @@
     button.innerHTML = old;
   }
 
-  auth.on("change", function (user) { render(user); });
+  // --- the second step of a sign-in -------------------------------------------------------------
+
+  var factorRecovery = false;
+  function factorMode(recovery) {
+    factorRecovery = recovery;
+    var input = $("factor-code");
+    $("factor-label").textContent = recovery ? "Enter one of your recovery codes" : "Enter the 6-digit code from your authenticator app";
+    $("factor-toggle").textContent = recovery ? "Use the authenticator app instead" : "Use a recovery code instead";
+    input.inputMode = recovery ? "text" : "numeric";
+    input.placeholder = recovery ? "xxxx-xxxx-xxxx-xxxx" : "123456";
+    input.value = "";
+  }
+  $("factor-toggle").addEventListener("click", function () { factorMode(!factorRecovery); $("factor-code").focus(); });
+  $("factor-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var code = $("factor-code").value;
+    busy($("factor-submit"), "Checking…", function () {
+      return (factorRecovery ? auth.submitRecoveryCode(code) : auth.submitCode(code)).catch(function (err) {
+        $("factor-code").select();
+        throw err;
+      });
+    });
+  });
+  $("factor-cancel").addEventListener("click", function () { showError(""); auth.signOut(); });
+
+  // --- two-factor panel -------------------------------------------------------------------------
+
+  function show(view) {
+    ["mfa-off", "mfa-enrol", "mfa-codes-view", "mfa-on"].forEach(function (id) { $(id).hidden = id !== view; });
+  }
+  function resetMFA() {
+    show(null);
+    $("mfa-status").textContent = "…";
+    $("mfa-codes").textContent = "";
+    $("mfa-qr").removeAttribute("src");
+    $("mfa-secret").textContent = "";
+    say("mfa-message", "");
+    hideStepUp();
+  }
+
+  async function loadMFA() {
+    var s;
+    try { s = await auth.mfa.status(); } catch (err) { return say("mfa-message", err.message); }
+    mfaOn = s.totp;
+    $("mfa").dataset.mfa = s.totp ? "on" : "off";
+    $("mfa-status").textContent = s.totp
+      ? "On: sign-ins ask for a code from your authenticator app. " + s.recoveryCodesLeft + " recovery code" + (s.recoveryCodesLeft === 1 ? "" : "s") + " left."
+      : "Off: your wallet alone signs you in.";
+    if ($("mfa-codes-view").hidden) show(s.totp ? "mfa-on" : "mfa-off");
+  }
+
+  $("mfa-enable").addEventListener("click", async function () {
+    say("mfa-message", "");
+    var btn = this;
+    btn.disabled = true;
+    try {
+      var e = await auth.mfa.enrol();
+      $("mfa-qr").src = "data:image/png;base64," + e.qrPng;
+      $("mfa-secret").textContent = e.secret.replace(/(.{4})(?=.)/g, "$1 ");
+      $("mfa-secret").dataset.secret = e.secret;
+      $("mfa-confirm-code").value = "";
+      show("mfa-enrol");
+      $("mfa-confirm-code").focus();
+    } catch (err) {
+      say("mfa-message", err.message);
+    }
+    btn.disabled = false;
+  });
+  $("mfa-enrol-cancel").addEventListener("click", function () { say("mfa-message", ""); loadMFA(); show("mfa-off"); });
+  $("mfa-confirm-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    say("mfa-message", "");
+    $("mfa-confirm").disabled = true;
+    try {
+      var r = await auth.mfa.confirm($("mfa-confirm-code").value);
+      var list = $("mfa-codes");
+      list.textContent = "";
+      r.recoveryCodes.forEach(function (c) {
+        var li = document.createElement("li");
+        li.textContent = c;
+        list.appendChild(li);
+      });
+      $("mfa-qr").removeAttribute("src");
+      $("mfa-secret").textContent = "";
+      $("sensitive-result").textContent = "";
+      show("mfa-codes-view");
+      loadMFA();
+    } catch (err) {
+      say("mfa-message", err.message);
+      $("mfa-confirm-code").select();
+    }
+    $("mfa-confirm").disabled = false;
+  });
+  $("mfa-codes-done").addEventListener("click", function () {
+    $("mfa-codes").textContent = ""; // shown once
+    show(mfaOn ? "mfa-on" : "mfa-off");
+  });
+
+  $("mfa-disable").addEventListener("click", async function () {
+    var btn = this, others = $("mfa-signout-others").checked;
+    say("mfa-message", "");
+    btn.disabled = true;
+    try {
+      var r = await withStepUp($("mfa-on"), function () { return auth.mfa.disable({ signOutOthers: others }); });
+      await loadMFA();
+      say("mfa-message", "Two-factor authentication is off." +
+        (others ? " Signed out " + r.signedOut + " other device" + (r.signedOut === 1 ? "" : "s") + "." : ""));
+    } catch (err) {
+      if (err.code !== "cancelled") say("mfa-message", err.message);
+    }
+    btn.disabled = false;
+  });
+
+  // --- a sensitive action, and step-up ----------------------------------------------------------
+
+  async function sensitive() {
+    var res = await auth.fetch("/api/sensitive", { method: "POST" });
+    var body = await res.json().catch(function () { return null; });
+    if (res.ok) return body;
+    var e = (body && body.error) || {};
+    throw Object.assign(new Error(e.message || "POST /api/sensitive answered " + res.status), { code: e.code, status: res.status });
+  }
+  $("sensitive").addEventListener("click", async function () {
+    var btn = this;
+    btn.disabled = true;
+    $("sensitive-result").textContent = "";
+    try {
+      var body = await withStepUp($("sensitive-row"), sensitive);
+      $("sensitive-result").textContent = "Done: the server answered " + JSON.stringify(body);
+    } catch (err) {
+      if (err.code !== "cancelled") $("sensitive-result").textContent = err.message;
+    }
+    btn.disabled = false;
+  });
+
+  // withStepUp runs action; if the server wants a fresher second factor (403
+  // insufficient_assurance) it asks for a code below the anchor, steps up and runs it again.
+  async function withStepUp(anchor, action) {
+    try {
+      return await action();
+    } catch (err) {
+      if (err.code !== "insufficient_assurance") throw err;
+      if (!mfaOn) throw new Error("This needs a second factor: turn on two-factor authentication first.");
+      await askStepUp(anchor);
+      return action();
+    }
+  }
+
+  var stepUpRecovery = false, stepUpWait = null;
+  function stepUpMode(recovery) {
+    stepUpRecovery = recovery;
+    $("stepup-label").textContent = recovery ? "Confirm it is you: enter one of your recovery codes"
+      : "Confirm it is you: enter the 6-digit code from your authenticator app";
+    $("stepup-toggle").textContent = recovery ? "Use the authenticator app instead" : "Use a recovery code instead";
+    $("stepup-code").inputMode = recovery ? "text" : "numeric";
+    $("stepup-code").placeholder = recovery ? "xxxx-xxxx-xxxx-xxxx" : "123456";
+    $("stepup-code").value = "";
+  }
+  function askStepUp(anchor) {
+    hideStepUp();
+    anchor.insertAdjacentElement("afterend", $("stepup"));
+    stepUpMode(false);
+    say("stepup-error", "");
+    $("stepup").hidden = false;
+    $("stepup-code").focus();
+    return new Promise(function (resolve, reject) { stepUpWait = { resolve: resolve, reject: reject }; });
+  }
+  function hideStepUp() {
+    $("stepup").hidden = true;
+    if (stepUpWait) stepUpWait.reject(Object.assign(new Error("cancelled"), { code: "cancelled" }));
+    stepUpWait = null;
+  }
+  $("stepup-toggle").addEventListener("click", function () { stepUpMode(!stepUpRecovery); $("stepup-code").focus(); });
+  $("stepup-cancel").addEventListener("click", hideStepUp);
+  $("stepup").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    var code = $("stepup-code").value;
+    say("stepup-error", "");
+    $("stepup-submit").disabled = true;
+    try {
+      await auth.mfa.stepUp(stepUpRecovery ? { recoveryCode: code } : code);
+      var wait = stepUpWait;
+      stepUpWait = null;
+      $("stepup").hidden = true;
+      loadMe(); // the session is aal2 now
+      if (stepUpRecovery) loadMFA(); // one recovery code fewer
+      if (wait) wait.resolve();
+    } catch (err) {
+      say("stepup-error", err.message);
+      $("stepup-code").select();
+    }
+    $("stepup-submit").disabled = false;
+  });
+
+  auth.on("change", function (user, state) { render(user, state); });
   auth.on("error", function (err) { showError(err.message, err.code); });
   $("signin").addEventListener("click", function () {
     busy($("signin"), "Check your wallet…", auth.signIn);
