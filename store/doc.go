@@ -30,11 +30,12 @@
 //   - [KeyStore]: the access-token signing keys that instances share.
 //   - [SessionStore]: refresh sessions, their rotation and revocation.
 //   - [UserStore]: users and their wallets.
+//   - [MetadataStore]: users' public, private and unsafe metadata (JSON objects).
 //   - [MFAStore]: TOTP factors (sealed secrets, the last accepted time step) and recovery codes
 //     (hashes).
 //
-// [Store] composes the roles. Further roles (verification codes, profiles) are added here as the
-// features that need them land.
+// [Store] composes the roles. Further roles (contacts and verification codes, linked OAuth
+// accounts) are added here as the features that need them land.
 //
 // # Conformance
 //

@@ -225,6 +225,37 @@ type UserStore interface {
 	// UserByWallet returns the user a wallet address belongs to (compared without regard to
 	// case), or ErrNotFound.
 	UserByWallet(ctx context.Context, address string) (User, error)
+
+	// LinkWallet adds a wallet to an existing user, atomically: ErrConflict when the address
+	// belongs to a user already (this one included), ErrNotFound when there is no such user,
+	// ErrInvalid when the address is empty.
+	LinkWallet(ctx context.Context, userID string, w Wallet) error
+
+	// UnlinkWallet removes a wallet from its user, atomically: ErrConflict when it is the user's
+	// last wallet (the last way to sign in), ErrNotFound when the user has no such wallet
+	// (address compared without regard to case).
+	UnlinkWallet(ctx context.Context, userID, address string) error
+}
+
+// Metadata is what an app keeps about a user beyond the wallets, as three JSON objects: Public
+// (the server writes, the user may read; may be copied into access tokens), Private (the server
+// only) and Unsafe (the user writes; never trusted). A nil member means {}.
+type Metadata struct {
+	Public  []byte
+	Private []byte
+	Unsafe  []byte
+}
+
+// MetadataStore keeps users' metadata.
+type MetadataStore interface {
+	// GetMetadata returns the user's metadata: all three members nil when none was set. It does
+	// not check that the user exists.
+	GetMetadata(ctx context.Context, userID string) (Metadata, error)
+
+	// SetMetadata replaces one member ("public", "private" or "unsafe"; ErrInvalid otherwise)
+	// of the user's metadata with doc, a JSON object the caller has checked; nil deletes it. The
+	// other members are left alone.
+	SetMetadata(ctx context.Context, userID, member string, doc []byte, now time.Time) error
 }
 
 // TOTP is a user's time-based one-time password factor. UserID is the key: one factor a user.
@@ -292,6 +323,7 @@ type Store interface {
 	KeyStore
 	SessionStore
 	UserStore
+	MetadataStore
 	MFAStore
 	// Close releases the store's resources. Later calls fail with an error wrapping ErrClosed;
 	// closing again does nothing.

@@ -1,6 +1,7 @@
 // Package memstore is an in-memory implementation of [store.Store], for tests, development and
 // single-instance deployments that can afford to lose everything on restart: nonces, counters,
-// signing keys, sessions, users and their second factors (TOTP factors and recovery codes).
+// signing keys, sessions, users with their wallets and metadata, and their second factors (TOTP
+// factors and recovery codes).
 //
 // # Use
 //
@@ -14,19 +15,23 @@
 //
 // A store keeps at most [DefaultMaxNonces] nonces, [DefaultMaxCounters] counters,
 // [DefaultMaxKeys] signing keys, [DefaultMaxSessions] sessions, [DefaultMaxUsers] users,
-// [DefaultMaxTOTP] TOTP factors and [DefaultMaxRecoveryCodes] recovery codes (of all users
-// together) unless [WithMaxNonces], [WithMaxCounters], [WithMaxKeys], [WithMaxSessions],
-// [WithMaxUsers], [WithMaxTOTP] and [WithMaxRecoveryCodes] say otherwise, so that a flood of
-// requests cannot grow the process without limit. A store that is
-// full of live records refuses new ones with an error wrapping [store.ErrCapacity]; it never
+// [DefaultMaxWallets] wallets and [DefaultMaxMetadata] metadata documents (of all users
+// together), [DefaultMaxTOTP] TOTP factors and [DefaultMaxRecoveryCodes] recovery codes (of all
+// users together) unless [WithMaxNonces], [WithMaxCounters], [WithMaxKeys], [WithMaxSessions],
+// [WithMaxUsers], [WithMaxWallets], [WithMaxMetadata], [WithMaxTOTP] and [WithMaxRecoveryCodes]
+// say otherwise, so that a flood of requests cannot grow the process without limit. A store that
+// is full of live records refuses new ones with an error wrapping [store.ErrCapacity]; it never
 // evicts a live record to make room, which would let one client spoil another's sign-in. Records
 // already held keep working when the store is full: nonces can be read, consumed and deleted,
 // counters keep counting, sessions keep refreshing. A revoked session is live until it expires
 // (its revocation must stay visible), and users never expire, so a store full of users refuses
-// new ones for good. Nor do TOTP factors and recovery codes expire: a store full of them refuses
-// a new user's factor (replacing a user's unconfirmed factor needs no room) or a set of codes
-// larger than the one it replaces, until factors are deleted and codes used or replaced by
-// fewer. One user holds at most [MaxRecoveryCodesPerUser] recovery codes: a larger set is
+// new ones for good; a store full of wallets refuses new users and linked wallets until wallets
+// are unlinked. Nor do metadata, TOTP factors and recovery codes expire: a store full of them
+// refuses a member of a user's metadata that is not set (replacing or deleting one needs no
+// room), a new user's factor (replacing a user's unconfirmed factor needs no room) or a set of
+// codes larger than the one it replaces, until members are deleted, factors deleted and codes
+// used or replaced by fewer. One metadata document holds at most [MaxMetadataSize] bytes (64
+// KiB), and one user at most [MaxRecoveryCodesPerUser] recovery codes: a larger document or set is
 // [store.ErrInvalid], whatever the room.
 //
 // # Expiry
@@ -50,10 +55,21 @@
 //
 // Times are kept as wall clock readings ([time.Time.Round](0)): the monotonic clock reading of a
 // time is dropped, as it would be in any store that serialises times. Times of keys, sessions,
-// users and TOTP factors outside the range of Unix nanoseconds (1678 to 2262) are refused with
-// [store.ErrInvalid], as a store that serialises them must; so is a zero now of UseTOTPStep
-// (which would confirm a factor at the zero time) and a now of ReplaceRecoveryCodes out of range
-// (which the store does not otherwise use, but a store that serialises it must refuse).
+// users, wallets and TOTP factors outside the range of Unix nanoseconds (1678 to 2262) are refused
+// with [store.ErrInvalid], as a store that serialises them must; so is a zero now of UseTOTPStep
+// (which would confirm a factor at the zero time) and a now of ReplaceRecoveryCodes or SetMetadata
+// out of range (which the store does not otherwise use, but a store that serialises it must
+// refuse).
+//
+// # Users, wallets and metadata
+//
+// Users are held by id, and by the address of each of their wallets with its ASCII letters in
+// lower case, so that an address belongs to one user at most without regard to case. LinkWallet
+// adds a wallet after the user's others and UnlinkWallet removes one (never the last), each
+// under the store's lock, so both are atomic. A user's metadata is held by user id, as the three
+// documents of [store.Metadata] (a user with none has no entry); like second factors, it refers
+// to no user record. SetMetadata with an empty document deletes the member, as nil does. The store
+// keeps each document as given and does not parse it.
 //
 // # Second factors
 //
@@ -65,6 +81,7 @@
 // # Copies
 //
 // The store copies every slice it is given (a key's Private, a session's AMR and hashes, each of its
-// retired hashes and the list that holds them, a user's wallets, a factor's sealed secret, each
-// recovery code hash) and every slice it returns, so callers and the store never share memory.
+// retired hashes and the list that holds them, a user's wallets, a metadata document, a factor's
+// sealed secret, each recovery code hash) and every slice it returns, so callers and the store
+// never share memory.
 package memstore

@@ -24,6 +24,17 @@ const (
 	DefaultMaxSessions = 100_000
 	// DefaultMaxUsers is the number of users a store keeps unless [WithMaxUsers] says otherwise.
 	DefaultMaxUsers = 1_000_000
+	// DefaultMaxWallets is the number of wallets, of all users together, that a store keeps unless
+	// [WithMaxWallets] says otherwise: ten for each of [DefaultMaxUsers] users.
+	DefaultMaxWallets = 10_000_000
+	// DefaultMaxMetadata is the number of metadata documents (members of a [store.Metadata] that
+	// are set), of all users together, that a store keeps unless [WithMaxMetadata] says otherwise:
+	// the three members of each of [DefaultMaxUsers] users.
+	DefaultMaxMetadata = 3_000_000
+	// MaxMetadataSize is the most bytes of one metadata document (one member of a user's
+	// [store.Metadata]): a [Store.SetMetadata] with a larger one returns an error wrapping
+	// [store.ErrInvalid].
+	MaxMetadataSize = 64 << 10
 	// DefaultMaxTOTP is the number of TOTP factors a store keeps unless [WithMaxTOTP] says
 	// otherwise.
 	DefaultMaxTOTP = 1_000_000
@@ -61,6 +72,8 @@ type config struct {
 	maxKeys     int
 	maxSessions int
 	maxUsers    int
+	maxWallets  int
+	maxMetadata int
 	maxTOTP     int
 	maxCodes    int
 }
@@ -112,6 +125,27 @@ func WithMaxUsers(n int) Option {
 	}
 }
 
+// WithMaxWallets sets how many wallets, of all users together, the store keeps at most; n <= 0
+// means [DefaultMaxWallets].
+func WithMaxWallets(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxWallets = n
+		}
+	}
+}
+
+// WithMaxMetadata sets how many metadata documents (set members of users' [store.Metadata]), of
+// all users together, the store keeps at most; n <= 0 means [DefaultMaxMetadata]. One document
+// holds at most [MaxMetadataSize] bytes whatever n is.
+func WithMaxMetadata(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxMetadata = n
+		}
+	}
+}
+
 // WithMaxTOTP sets how many TOTP factors the store keeps at most; n <= 0 means [DefaultMaxTOTP].
 func WithMaxTOTP(n int) Option {
 	return func(c *config) {
@@ -146,9 +180,15 @@ type Store struct {
 	byUser  map[string]map[string]*entry[store.Session]
 	revoked map[string]*entry[store.Session]
 	// users holds the users by id; wallets the same users by folded wallet address.
-	users    map[string]*store.User
-	wallets  map[string]*store.User
-	maxUsers int
+	users      map[string]*store.User
+	wallets    map[string]*store.User
+	maxUsers   int
+	maxWallets int
+	// metadata holds the users' metadata by user id (a user without any has no entry), nMetadata
+	// how many members are set in all.
+	metadata    map[string]*store.Metadata
+	nMetadata   int
+	maxMetadata int
 	// totp holds the TOTP factors by user id; codes the recovery code hashes by user id (a user
 	// without codes has no entry), nCodes how many hashes codes holds in all.
 	totp     map[string]*store.TOTP
@@ -162,8 +202,8 @@ var _ store.Store = (*Store)(nil)
 
 // New returns an empty store. Without options it keeps at most [DefaultMaxNonces] nonces,
 // [DefaultMaxCounters] counters, [DefaultMaxKeys] signing keys, [DefaultMaxSessions] sessions,
-// [DefaultMaxUsers] users, [DefaultMaxTOTP] TOTP factors and [DefaultMaxRecoveryCodes] recovery
-// codes.
+// [DefaultMaxUsers] users, [DefaultMaxWallets] wallets, [DefaultMaxMetadata] metadata documents,
+// [DefaultMaxTOTP] TOTP factors and [DefaultMaxRecoveryCodes] recovery codes.
 func New(opts ...Option) *Store {
 	c := config{
 		maxNonces:   DefaultMaxNonces,
@@ -171,6 +211,8 @@ func New(opts ...Option) *Store {
 		maxKeys:     DefaultMaxKeys,
 		maxSessions: DefaultMaxSessions,
 		maxUsers:    DefaultMaxUsers,
+		maxWallets:  DefaultMaxWallets,
+		maxMetadata: DefaultMaxMetadata,
 		maxTOTP:     DefaultMaxTOTP,
 		maxCodes:    DefaultMaxRecoveryCodes,
 	}
@@ -178,19 +220,22 @@ func New(opts ...Option) *Store {
 		o(&c)
 	}
 	s := &Store{
-		nonces:   newTable[store.Nonce](c.maxNonces),
-		counters: newTable[int64](c.maxCounters),
-		keys:     newTable[store.SigningKey](c.maxKeys),
-		sessions: newTable[store.Session](c.maxSessions),
-		byUser:   make(map[string]map[string]*entry[store.Session]),
-		revoked:  make(map[string]*entry[store.Session]),
-		users:    make(map[string]*store.User),
-		wallets:  make(map[string]*store.User),
-		maxUsers: c.maxUsers,
-		totp:     make(map[string]*store.TOTP),
-		maxTOTP:  c.maxTOTP,
-		codes:    make(map[string][][]byte),
-		maxCodes: c.maxCodes,
+		nonces:      newTable[store.Nonce](c.maxNonces),
+		counters:    newTable[int64](c.maxCounters),
+		keys:        newTable[store.SigningKey](c.maxKeys),
+		sessions:    newTable[store.Session](c.maxSessions),
+		byUser:      make(map[string]map[string]*entry[store.Session]),
+		revoked:     make(map[string]*entry[store.Session]),
+		users:       make(map[string]*store.User),
+		wallets:     make(map[string]*store.User),
+		maxUsers:    c.maxUsers,
+		maxWallets:  c.maxWallets,
+		metadata:    make(map[string]*store.Metadata),
+		maxMetadata: c.maxMetadata,
+		totp:        make(map[string]*store.TOTP),
+		maxTOTP:     c.maxTOTP,
+		codes:       make(map[string][][]byte),
+		maxCodes:    c.maxCodes,
 	}
 	s.sessions.onRemove = s.dropSession
 	return s
@@ -351,8 +396,10 @@ type Sizes struct {
 	// Nonces, Counters, Keys and Sessions include expired records not purged yet; Sessions
 	// includes revoked ones. None exceeds its maximum.
 	Nonces, Counters, Keys, Sessions int
-	// Users is the number of users (bounded), Wallets the number of their wallets.
+	// Users is the number of users, Wallets the number of their wallets; both are bounded.
 	Users, Wallets int
+	// Metadata is the number of metadata documents (set members of users' metadata), bounded.
+	Metadata int
 	// TOTP is the number of TOTP factors, RecoveryCodes the number of unused recovery codes of all
 	// users together; both are bounded.
 	TOTP, RecoveryCodes int
@@ -369,6 +416,7 @@ func (s *Store) Sizes() Sizes {
 		Sessions:      len(s.sessions.m),
 		Users:         len(s.users),
 		Wallets:       len(s.wallets),
+		Metadata:      s.nMetadata,
 		TOTP:          len(s.totp),
 		RecoveryCodes: s.nCodes,
 	}
@@ -385,6 +433,7 @@ func (s *Store) Close() error {
 	s.sessions = table[store.Session]{}
 	s.byUser, s.revoked = nil, nil
 	s.users, s.wallets = nil, nil
+	s.metadata, s.nMetadata = nil, 0
 	s.totp, s.codes, s.nCodes = nil, nil, 0
 	return nil
 }

@@ -32,6 +32,7 @@ func TestConformanceSmallBounds(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		s := memstore.New(memstore.WithMaxNonces(101), memstore.WithMaxCounters(101),
 			memstore.WithMaxKeys(101), memstore.WithMaxSessions(101), memstore.WithMaxUsers(101),
+			memstore.WithMaxWallets(101), memstore.WithMaxMetadata(101),
 			memstore.WithMaxTOTP(101), memstore.WithMaxRecoveryCodes(101))
 		t.Cleanup(func() { s.Close() })
 		return s
@@ -474,6 +475,121 @@ func TestUserCapacity(t *testing.T) {
 	}
 	if got := s.Sizes(); got.Users != 2 || got.Wallets != 3 {
 		t.Errorf("Sizes = %+v, want 2 users, 3 wallets", got)
+	}
+}
+
+func TestWalletCapacity(t *testing.T) {
+	ctx := t.Context()
+	s := memstore.New(memstore.WithMaxWallets(4))
+	defer s.Close()
+	user := func(id string, addrs ...string) store.User {
+		u := store.User{ID: id, CreatedAt: base}
+		for _, a := range addrs {
+			u.Wallets = append(u.Wallets, store.Wallet{Address: a, ChainID: 1, LinkedAt: base})
+		}
+		return u
+	}
+	if err := s.CreateUser(ctx, user("a", "0xA1", "0xA2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LinkWallet(ctx, "a", store.Wallet{Address: "0xA3"}); err != nil {
+		t.Fatal(err)
+	}
+	// A user whose wallets would go past the bound is refused whole.
+	if err := s.CreateUser(ctx, user("b", "0xB1", "0xB2")); !errors.Is(err, store.ErrCapacity) {
+		t.Fatalf("CreateUser past the wallet limit = %v, want ErrCapacity", err)
+	}
+	if _, err := s.GetUser(ctx, "b"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetUser of a refused user = %v, want ErrNotFound", err)
+	}
+	if err := s.CreateUser(ctx, user("b", "0xB1")); err != nil {
+		t.Fatalf("CreateUser up to the wallet limit = %v, want nil", err)
+	}
+	if err := s.LinkWallet(ctx, "a", store.Wallet{Address: "0xA4"}); !errors.Is(err, store.ErrCapacity) {
+		t.Fatalf("LinkWallet when full = %v, want ErrCapacity", err)
+	}
+	// Conflicts and unknown users are what they are, full or not.
+	if err := s.LinkWallet(ctx, "a", store.Wallet{Address: "0xb1"}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("LinkWallet of a taken address when full = %v, want ErrConflict", err)
+	}
+	if err := s.LinkWallet(ctx, "c", store.Wallet{Address: "0xC1"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("LinkWallet to an unknown user when full = %v, want ErrNotFound", err)
+	}
+	if got := s.Sizes(); got.Users != 2 || got.Wallets != 4 {
+		t.Errorf("Sizes = %+v, want 2 users, 4 wallets", got)
+	}
+	// Unlinking makes room.
+	if err := s.UnlinkWallet(ctx, "a", "0xa2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LinkWallet(ctx, "b", store.Wallet{Address: "0xA2"}); err != nil {
+		t.Errorf("LinkWallet after an unlinking = %v, want nil", err)
+	}
+	if u, err := s.UserByWallet(ctx, "0xa2"); err != nil || u.ID != "b" {
+		t.Errorf("UserByWallet of the relinked address = %+v, %v; want b", u, err)
+	}
+}
+
+func TestMetadataLimits(t *testing.T) {
+	ctx := t.Context()
+	s := memstore.New(memstore.WithMaxMetadata(3))
+	defer s.Close()
+	size := func(want int) {
+		t.Helper()
+		if got := s.Sizes().Metadata; got != want {
+			t.Errorf("Sizes().Metadata = %d, want %d", got, want)
+		}
+	}
+	// One document holds at most MaxMetadataSize bytes, whatever the room.
+	big := bytes.Repeat([]byte("x"), memstore.MaxMetadataSize-len(`{"x":""}`))
+	doc := append(append([]byte(`{"x":"`), big...), `"}`...)
+	if err := s.SetMetadata(ctx, "a", "private", doc, base); err != nil {
+		t.Fatalf("SetMetadata of %d bytes = %v, want nil", len(doc), err)
+	}
+	longer := append(append([]byte(`{"x":"`), big...), `y"}`...)
+	if err := s.SetMetadata(ctx, "a", "private", longer, base); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("SetMetadata of %d bytes = %v, want ErrInvalid", len(longer), err)
+	}
+	// A now out of range is refused, as in a store that keeps it.
+	far := time.Date(2300, time.January, 1, 0, 0, 0, 0, time.UTC)
+	if err := s.SetMetadata(ctx, "a", "private", []byte(`{}`), far); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("SetMetadata at a now after 2262 = %v, want ErrInvalid", err)
+	}
+	if m, err := s.GetMetadata(ctx, "a"); err != nil || !bytes.Equal(m.Private, doc) {
+		t.Errorf("GetMetadata = %d bytes, %v; want the %d kept", len(m.Private), err, len(doc))
+	}
+	for _, name := range []string{"public", "unsafe"} {
+		if err := s.SetMetadata(ctx, "a", name, []byte(`{}`), base); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size(3)
+	// Full: a member that is not set is refused, for any user; replacing and deleting work.
+	if err := s.SetMetadata(ctx, "b", "public", []byte(`{}`), base); !errors.Is(err, store.ErrCapacity) {
+		t.Errorf("SetMetadata of a new user's member when full = %v, want ErrCapacity", err)
+	}
+	if err := s.SetMetadata(ctx, "a", "public", []byte(`{"v":2}`), base); err != nil {
+		t.Errorf("SetMetadata replacing a member when full = %v, want nil", err)
+	}
+	if err := s.SetMetadata(ctx, "b", "public", nil, base); err != nil {
+		t.Errorf("SetMetadata deleting an absent member when full = %v, want nil", err)
+	}
+	size(3)
+	if err := s.SetMetadata(ctx, "a", "unsafe", nil, base); err != nil {
+		t.Fatal(err)
+	}
+	size(2)
+	if err := s.SetMetadata(ctx, "b", "public", []byte(`{}`), base); err != nil {
+		t.Errorf("SetMetadata after a deletion = %v, want nil", err)
+	}
+	for _, name := range []string{"public", "private"} {
+		if err := s.SetMetadata(ctx, "a", name, []byte{}, base); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size(1)
+	if m, err := s.GetMetadata(ctx, "a"); err != nil || m.Public != nil || m.Private != nil || m.Unsafe != nil {
+		t.Errorf("GetMetadata after deleting every member = %+v, %v; want all nil", m, err)
 	}
 }
 

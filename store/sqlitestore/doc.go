@@ -29,7 +29,16 @@
 // which comes back nil), so that RotateRefresh stays one statement; an empty hash in the list
 // comes back empty, not nil. A wallet's address is unique without regard to case through the
 // primary key of the wallets table, which holds the address with its ASCII letters in lower case
-// (as SQL's lower() has it); the address itself is kept as given.
+// (as SQL's lower() has it); the address itself is kept as given. A wallet's position orders
+// the user's wallets: CreateUser numbers them from 0 in the order given, and LinkWallet gives a
+// wallet the position after the user's greatest, so that they come back in the order linked.
+//
+// A user's metadata is one row of the table metadata for each member that is set, keyed by
+// (user_id, member), with the JSON document as TEXT, as the caller gave it (SQLite's JSON
+// functions read it), and the now of the SetMetadata that wrote it as updated_at; SetMetadata
+// with a nil or empty document deletes the row. The table does not refer to a user row. One
+// document holds at most [MaxMetadataSize] bytes (64 KiB, as in memstore); a larger one, an empty
+// user id and a now out of range are [store.ErrInvalid].
 //
 // A TOTP factor is a row of the table totp, keyed by user id, with its sealed secret as a BLOB and
 // confirmed_at NULL while it is unconfirmed; recovery codes are rows (user_id, hash) of the table
@@ -46,30 +55,37 @@
 // process instead of contending for SQLite's write lock: "database is locked" cannot arise between
 // the goroutines of one process, only when another process holds the lock for longer than the busy
 // timeout. Reads (GetNonce, ListKeys, GetSession, ListSessions, RevokedSince, GetUser,
-// UserByWallet, GetTOTP, CountRecoveryCodes) use a separate pool of read-only connections, which
-// WAL lets run beside the writer. An in-memory database uses one connection for everything, since
-// each connection to ":memory:" would be a database of its own.
+// UserByWallet, GetMetadata, GetTOTP, CountRecoveryCodes) use a separate pool of read-only
+// connections, which WAL lets run beside the writer. An in-memory database uses one connection for
+// everything, since each connection to ":memory:" would be a database of its own.
 //
 // Every operation but CreateUser and ReplaceRecoveryCodes is a single statement, atomic without a
 // transaction: ConsumeNonce and UseRecoveryCode are a DELETE ... RETURNING, AddNonceFailure an
 // UPDATE ... RETURNING, IncrementCounter an INSERT ... ON CONFLICT DO UPDATE ... RETURNING,
 // CreateNonce, CreateKey and CreateSession upserts that replace only an expired row, PutTOTP an
-// upsert that replaces only an unconfirmed factor, RevokeSession and RevokeUserSessions conditional
-// UPDATEs. RotateRefresh is the compare-and-set UPDATE ... SET refresh_hash = new,
-// retired_refresh_hashes = retired, ... WHERE id = ? AND refresh_hash = old AND revoked_at IS NULL
-// AND (live) RETURNING ...; when it changes nothing, a read of the session tells
-// [store.ErrNotFound] from [store.ErrConflict]. UseTOTPStep is the compare-and-set UPDATE totp SET
-// last_step = step, confirmed_at = (now when NULL) WHERE user_id = ? AND secret = ? AND last_step <
-// step RETURNING ..., and ResealTOTP the compare-and-set UPDATE totp SET secret = new, key_id = ?
-// WHERE user_id = ? AND secret = old; when one changes nothing, a read of the factor tells
-// [store.ErrNotFound] from [store.ErrConflict]. CreateUser inserts the user and its wallets in one
-// transaction on the writer, which takes the write lock at BEGIN (BEGIN IMMEDIATE): it cannot fail
-// half-way for a lock, and a conflict on any wallet rolls back the whole user. ReplaceRecoveryCodes
-// deletes the user's codes and inserts the new ones in such a transaction, so that the old set is
-// void at the commit that makes the new one usable.
+// upsert that replaces only an unconfirmed factor, SetMetadata an upsert (or a DELETE),
+// RevokeSession and RevokeUserSessions conditional UPDATEs. RotateRefresh is the compare-and-set
+// UPDATE ... SET refresh_hash = new, retired_refresh_hashes = retired, ... WHERE id = ? AND
+// refresh_hash = old AND revoked_at IS NULL AND (live) RETURNING ...; when it changes nothing, a
+// read of the session tells [store.ErrNotFound] from [store.ErrConflict]. UseTOTPStep is the
+// compare-and-set UPDATE totp SET last_step = step, confirmed_at = (now when NULL) WHERE
+// user_id = ? AND secret = ? AND last_step < step RETURNING ..., and ResealTOTP the compare-and-set
+// UPDATE totp SET secret = new, key_id = ? WHERE user_id = ? AND secret = old; when one changes
+// nothing, a read of the factor tells [store.ErrNotFound] from [store.ErrConflict]. LinkWallet is
+// an INSERT ... SELECT ... FROM users WHERE id = ? ON CONFLICT DO NOTHING, which inserts nothing
+// without the user or when the address is taken, and UnlinkWallet a DELETE FROM wallets WHERE user_id = ? AND
+// address_key = ? AND (SELECT count(*) FROM wallets WHERE user_id = ?) > 1, which never deletes a
+// user's last wallet, however many calls race; when either changes nothing, a read tells
+// [store.ErrNotFound] from [store.ErrConflict] (users are never deleted, so a user that a
+// LinkWallet finds missing afterwards was missing before). CreateUser inserts the user and its
+// wallets in one transaction on the writer, which takes the write lock at BEGIN (BEGIN IMMEDIATE):
+// it cannot fail half-way for a lock, and a conflict on any wallet rolls back the whole user.
+// ReplaceRecoveryCodes deletes the user's codes and inserts the new ones in such a transaction, so
+// that the old set is void at the commit that makes the new one usable.
 //
-// Statements are prepared per role (nonces, counters, keys, sessions, users, second factors) on
-// the first call of the role, so a store used for some roles only never prepares the rest.
+// Statements are prepared per role (nonces, counters, keys, sessions, users, metadata, second
+// factors) on the first call of the role, so a store used for some roles only never prepares the
+// rest.
 //
 // # Expiry
 //
@@ -79,7 +95,7 @@
 // the tables stay near the size of their live rows and no call does unbounded work. Keys are few
 // and made seldom: every CreateKey deletes up to 1024 expired keys. CreateKey and CreateSession
 // take no now; the new record's CreatedAt stands for it (with a zero CreatedAt they purge and
-// replace nothing). Users, TOTP factors and recovery codes do not expire.
+// replace nothing). Users, metadata, TOTP factors and recovery codes do not expire.
 //
 // # Errors and cancellation
 //

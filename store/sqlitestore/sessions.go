@@ -12,8 +12,9 @@ import (
 	"github.com/walletauth/walletauth/store"
 )
 
-// SQL of the signing keys, sessions and users. Every operation but CreateUser is one statement;
-// CreateUser is one transaction.
+// SQL of the signing keys, sessions, users and wallets. Every operation but CreateUser is one
+// statement (with, for LinkWallet and UnlinkWallet, a read after it that tells why it changed
+// nothing); CreateUser is one transaction.
 const (
 	// createKeySQL inserts a key, or replaces one with the same ID that has expired by the new
 	// key's creation time (?4; NULL when zero, which replaces nothing).
@@ -89,6 +90,24 @@ WHERE users.id = ?1 ORDER BY wallets.position`
 	userByWalletSQL = `SELECT users.id, users.created_at, wallets.address, wallets.chain_id, wallets.linked_at
 FROM users LEFT JOIN wallets ON wallets.user_id = users.id
 WHERE users.id = (SELECT user_id FROM wallets WHERE address_key = ?1) ORDER BY wallets.position`
+	// linkWalletSQL inserts a wallet of the user ?3 after the user's others, only when the user
+	// exists and the address is free: the SELECT yields no row without the user, and ON CONFLICT
+	// DO NOTHING inserts none for a taken address. (The SELECT's WHERE also keeps SQLite from
+	// reading ON CONFLICT as a join constraint.)
+	linkWalletSQL = `INSERT INTO wallets (address_key, address, user_id, position, chain_id, linked_at)
+SELECT ?1, ?2, users.id, (SELECT coalesce(max(position) + 1, 0) FROM wallets WHERE user_id = ?3), ?4, ?5
+FROM users WHERE users.id = ?3
+ON CONFLICT DO NOTHING`
+	// userExistsSQL tells why a LinkWallet inserted nothing: no user, or a taken address.
+	userExistsSQL = `SELECT 1 FROM users WHERE id = ?1`
+	// unlinkWalletSQL deletes the user's wallet unless it is the user's last: the count and the
+	// deletion are one statement, so two calls that each remove one of a user's two wallets
+	// cannot both succeed.
+	unlinkWalletSQL = `DELETE FROM wallets WHERE address_key = ?2 AND user_id = ?1
+AND (SELECT count(*) FROM wallets WHERE user_id = ?1) > 1`
+	// hasWalletSQL tells why an UnlinkWallet deleted nothing: the user has no such wallet, or it
+	// is the last.
+	hasWalletSQL = `SELECT 1 FROM wallets WHERE address_key = ?2 AND user_id = ?1`
 )
 
 // optNanos returns an optional time as Unix nanoseconds, NULL for the zero time, or false when t
@@ -708,4 +727,72 @@ func (s *Store) readUser(ctx context.Context, op string, st **sql.Stmt, arg stri
 		return store.User{}, s.fail(ctx, op, err)
 	}
 	return u, nil
+}
+
+// LinkWallet implements [store.UserStore.LinkWallet] with one INSERT ... SELECT ... FROM users
+// WHERE id = ? ON CONFLICT DO NOTHING, which gives the wallet the position after the user's
+// others; when it inserts nothing, a read tells [store.ErrNotFound] (no such user, whether or not
+// the address is taken) from [store.ErrConflict]. It also returns an error wrapping
+// [store.ErrInvalid] when LinkedAt is out of range.
+func (s *Store) LinkWallet(ctx context.Context, userID string, w store.Wallet) error {
+	if w.Address == "" {
+		return invalid("user %q: wallet has no address", userID)
+	}
+	c := times{what: "wallet"}
+	linked := c.optional("link time", w.LinkedAt)
+	if c.err != nil {
+		return c.err
+	}
+	if err := s.begin(ctx, userRole); err != nil {
+		return err
+	}
+	res, err := s.linkWallet.ExecContext(ctx, foldAddress(w.Address), w.Address, userID, int64(w.ChainID), linked)
+	err = conflict(res, err)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, store.ErrConflict) {
+		return s.fail(ctx, "link wallet", err)
+	}
+	// Users are never deleted: a user that exists now existed when the INSERT ran, unless a
+	// CreateUser of that id came in between, which this reports as the conflict.
+	var one int
+	err = s.userExists.QueryRowContext(ctx, userID).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ErrNotFound
+	case err != nil:
+		return s.fail(ctx, "link wallet", err)
+	}
+	return store.ErrConflict
+}
+
+// UnlinkWallet implements [store.UserStore.UnlinkWallet] with one DELETE ... WHERE (the user's
+// count of wallets) > 1; when it deletes nothing, a read tells [store.ErrConflict] (the user's
+// last wallet) from [store.ErrNotFound]. The user's other wallets keep their order.
+func (s *Store) UnlinkWallet(ctx context.Context, userID, address string) error {
+	if err := s.begin(ctx, userRole); err != nil {
+		return err
+	}
+	key := foldAddress(address)
+	res, err := s.unlinkWallet.ExecContext(ctx, userID, key)
+	if err != nil {
+		return s.fail(ctx, "unlink wallet", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.fail(ctx, "unlink wallet", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	var one int
+	err = s.hasWallet.QueryRowContext(ctx, userID, key).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ErrNotFound
+	case err != nil:
+		return s.fail(ctx, "unlink wallet", err)
+	}
+	return store.ErrConflict
 }

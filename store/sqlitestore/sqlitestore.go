@@ -99,6 +99,8 @@ type Store struct {
 	createSession, getSession, sessionState, rotateRefresh, revokeSession          *sql.Stmt
 	revokeUserSessions, listSessions, revokedSince, purgeSessions                  *sql.Stmt
 	insertUser, insertWallet, getUser, userByWallet                                *sql.Stmt
+	linkWallet, userExists, unlinkWallet, hasWallet                                *sql.Stmt
+	getMetadata, setMetadata, deleteMetadata                                       *sql.Stmt
 	putTOTP, getTOTP, useTOTPStep, totpExists, resealTOTP, deleteTOTP              *sql.Stmt
 	deleteRecoveryCodes, insertRecoveryCode, useRecoveryCode, countRecoveryCodes   *sql.Stmt
 
@@ -164,6 +166,7 @@ const (
 	keyRole
 	sessionRole
 	userRole
+	metadataRole
 	mfaRole
 	roles
 )
@@ -231,8 +234,16 @@ func (s *Store) prepare(ctx context.Context, r role) error {
 	case userRole:
 		s.insertUser = prep(s.w, insertUserSQL)
 		s.insertWallet = prep(s.w, insertWalletSQL)
+		s.linkWallet = prep(s.w, linkWalletSQL)
+		s.userExists = prep(s.r, userExistsSQL)
+		s.unlinkWallet = prep(s.w, unlinkWalletSQL)
+		s.hasWallet = prep(s.r, hasWalletSQL)
 		s.getUser = prep(s.r, getUserSQL)
 		s.userByWallet = prep(s.r, userByWalletSQL)
+	case metadataRole:
+		s.getMetadata = prep(s.r, getMetadataSQL)
+		s.setMetadata = prep(s.w, setMetadataSQL)
+		s.deleteMetadata = prep(s.w, deleteMetadataSQL)
 	case mfaRole:
 		s.putTOTP = prep(s.w, putTOTPSQL)
 		s.getTOTP = prep(s.r, getTOTPSQL)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -120,11 +121,12 @@ func TestReopen(t *testing.T) {
 		t.Fatalf("Close = %v", err)
 	}
 	first := migrationRows(t, path)
-	if len(first) != 4 || first[0].version != 1 || first[0].name != "0001_init" ||
+	if len(first) != 5 || first[0].version != 1 || first[0].name != "0001_init" ||
 		first[1].version != 2 || first[1].name != "0002_keys_sessions_users" ||
 		first[2].version != 3 || first[2].name != "0003_retired_refresh_hashes" ||
-		first[3].version != 4 || first[3].name != "0004_mfa" {
-		t.Fatalf("schema_migrations = %+v, want versions 1, 0001_init, 2, 0002_keys_sessions_users, 3, 0003_retired_refresh_hashes and 4, 0004_mfa", first)
+		first[3].version != 4 || first[3].name != "0004_mfa" ||
+		first[4].version != 5 || first[4].name != "0005_metadata" {
+		t.Fatalf("schema_migrations = %+v, want versions 1, 0001_init, 2, 0002_keys_sessions_users, 3, 0003_retired_refresh_hashes, 4, 0004_mfa and 5, 0005_metadata", first)
 	}
 
 	for range 2 {
@@ -174,8 +176,8 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Errorf("GetNonce of a nonce from version 1 = %v", err)
 	}
 	rows := migrationRows(t, path)
-	if len(rows) != 4 || rows[0].appliedAt != 1 || rows[1].version != 2 || rows[2].version != 3 || rows[3].version != 4 {
-		t.Errorf("schema_migrations = %+v, want version 1 as it was and versions 2, 3 and 4", rows)
+	if len(rows) != 5 || rows[0].appliedAt != 1 || rows[1].version != 2 || rows[2].version != 3 || rows[3].version != 4 || rows[4].version != 5 {
+		t.Errorf("schema_migrations = %+v, want version 1 as it was and versions 2 to 5", rows)
 	}
 	v := session("migrated", "user", base)
 	if err := s.CreateSession(ctx, v); err != nil {
@@ -217,8 +219,8 @@ VALUES ('fromV2', 'user', '', 1, 'aal1', '["siwe"]', X'0102', X'01', ?1, ?1, ?1,
 	db.Close()
 	s := open(t, path)
 	rows := migrationRows(t, path)
-	if len(rows) != 4 || rows[1].appliedAt != 1 || rows[2].version != 3 || rows[2].name != "0003_retired_refresh_hashes" || rows[3].version != 4 {
-		t.Errorf("schema_migrations = %+v, want versions 1 and 2 as they were and versions 3 and 4", rows)
+	if len(rows) != 5 || rows[1].appliedAt != 1 || rows[2].version != 3 || rows[2].name != "0003_retired_refresh_hashes" || rows[3].version != 4 || rows[4].version != 5 {
+		t.Errorf("schema_migrations = %+v, want versions 1 and 2 as they were and versions 3 to 5", rows)
 	}
 	v, err := s.GetSession(ctx, "fromV2", base)
 	if err != nil || string(v.RefreshHash) != "\x01\x02" || string(v.PrevRefreshHash) != "\x01" || v.RetiredRefreshHashes != nil {
@@ -974,4 +976,229 @@ func ExampleOpen() {
 	// Output:
 	// k7Qm2xPz9a 1 2030-01-01T12:05:00Z <nil>
 	// true
+}
+
+// TestWalletsAndMetadataStoredForm checks how linked wallets and metadata sit in the database,
+// for other programs that read it.
+func TestWalletsAndMetadataStoredForm(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "walletauth.db")
+	s := open(t, path)
+	u := store.User{ID: "user", Wallets: []store.Wallet{{Address: "0xA1", ChainID: 1}, {Address: "0xA2", ChainID: 1}}}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"0xB1", "0xB2"} {
+		if err := s.LinkWallet(ctx, "user", store.Wallet{Address: a, ChainID: 10, LinkedAt: base}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.UnlinkWallet(ctx, "user", "0xa2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LinkWallet(ctx, "user", store.Wallet{Address: "0xB3", ChainID: 10}); err != nil {
+		t.Fatal(err)
+	}
+	db := inspect(t, path)
+	rows, err := db.Query(`SELECT address_key, address, position, linked_at FROM wallets WHERE user_id = 'user' ORDER BY position`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var key, address string
+		var position int
+		var linked sql.NullInt64
+		if err := rows.Scan(&key, &address, &position, &linked); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprint(key, " ", address, " ", position, " ", linked.Valid && linked.Int64 == base.UnixNano(), " ", linked.Valid))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	want := []string{"0xa1 0xA1 0 false false", "0xb1 0xB1 2 true true", "0xb2 0xB2 3 true true", "0xb3 0xB3 4 false false"}
+	if !slices.Equal(got, want) {
+		t.Errorf("stored wallets = %q, want %q", got, want)
+	}
+
+	doc := []byte(`{"plan":"pro","seats":3}`)
+	now := base.Add(time.Minute + 1)
+	if err := s.SetMetadata(ctx, "user", "public", doc, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetMetadata(ctx, "user", "unsafe", []byte(`{}`), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		plan    string
+		typ     string
+		updated sql.NullInt64
+	)
+	if err := db.QueryRow(`SELECT json_extract(doc, '$.plan'), typeof(doc), updated_at FROM metadata WHERE user_id = 'user' AND member = 'public'`).
+		Scan(&plan, &typ, &updated); err != nil {
+		t.Fatal(err)
+	}
+	if plan != "pro" || typ != "text" || updated.Int64 != now.UnixNano() {
+		t.Errorf("stored public metadata: plan %q, type %q, updated_at %v; want pro, text, %d", plan, typ, updated, now.UnixNano())
+	}
+	if err := db.QueryRow(`SELECT updated_at FROM metadata WHERE user_id = 'user' AND member = 'unsafe'`).Scan(&updated); err != nil || updated.Valid {
+		t.Errorf("updated_at of a member set at the zero time = %v, %v; want NULL", updated, err)
+	}
+	// A deleted member has no row.
+	if err := s.SetMetadata(ctx, "user", "unsafe", nil, now); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, path, "metadata"); n != 1 {
+		t.Errorf("metadata rows after deleting a member = %d, want 1", n)
+	}
+	// The schema refuses what no store would write.
+	for _, q := range []string{
+		`INSERT INTO metadata (user_id, member, doc) VALUES ('bad', 'other', '{}')`,
+		`INSERT INTO metadata (user_id, member, doc) VALUES ('bad', 'private', '')`,
+		`INSERT INTO metadata (user_id, member, doc) VALUES ('bad', 'private', X'7B7D')`,
+		`INSERT INTO metadata (user_id, member, doc) VALUES ('user', 'public', '{}')`,
+	} {
+		if _, err := db.Exec(q); err == nil {
+			t.Errorf("%s succeeded, want a constraint error", q)
+		}
+	}
+	var fk int
+	if err := db.QueryRow(`SELECT count(*) FROM pragma_foreign_key_check`).Scan(&fk); err != nil || fk != 0 {
+		t.Errorf("foreign key violations = %d, %v; want 0", fk, err)
+	}
+}
+
+func TestMetadataLimits(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, sqlitestore.Memory)
+	big := bytes.Repeat([]byte("x"), sqlitestore.MaxMetadataSize-len(`{"x":""}`))
+	doc := append(append([]byte(`{"x":"`), big...), `"}`...)
+	if err := s.SetMetadata(ctx, "user", "private", doc, base); err != nil {
+		t.Fatalf("SetMetadata of %d bytes = %v, want nil", len(doc), err)
+	}
+	longer := append(append([]byte(`{"x":"`), big...), `y"}`...)
+	if err := s.SetMetadata(ctx, "user", "private", longer, base); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("SetMetadata of %d bytes = %v, want ErrInvalid", len(longer), err)
+	}
+	far := time.Date(2300, time.January, 1, 0, 0, 0, 0, time.UTC)
+	if err := s.SetMetadata(ctx, "user", "private", []byte(`{}`), far); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("SetMetadata at a now after 2262 = %v, want ErrInvalid", err)
+	}
+	if m, err := s.GetMetadata(ctx, "user"); err != nil || !bytes.Equal(m.Private, doc) {
+		t.Errorf("GetMetadata = %d bytes, %v; want the %d kept", len(m.Private), err, len(doc))
+	}
+}
+
+// TestMigrateFromVersion4 opens a database that a program knowing the first four migrations made,
+// with a user in it: migration 5 adds the metadata, and the user's wallets link on after the ones
+// it had.
+func TestMigrateFromVersion4(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "walletauth.db")
+	db := inspect(t, path)
+	if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`); err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"0001_init", "0002_keys_sessions_users", "0003_retired_refresh_hashes", "0004_mfa"} {
+		text, err := os.ReadFile(filepath.Join("migrations", name+".sql"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(string(text)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`INSERT INTO schema_migrations VALUES (?1, ?2, 1)`, i+1, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO users (id, created_at) VALUES ('fromV4', NULL)`,
+		`INSERT INTO wallets (address_key, address, user_id, position, chain_id, linked_at) VALUES ('0xa1', '0xA1', 'fromV4', 0, 1, NULL), ('0xa2', '0xA2', 'fromV4', 1, 1, NULL)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s := open(t, path)
+	rows := migrationRows(t, path)
+	if len(rows) != 5 || rows[3].appliedAt != 1 || rows[4].version != 5 || rows[4].name != "0005_metadata" {
+		t.Errorf("schema_migrations = %+v, want versions 1 to 4 as they were and version 5", rows)
+	}
+	if err := s.LinkWallet(ctx, "fromV4", store.Wallet{Address: "0xA3", ChainID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UnlinkWallet(ctx, "fromV4", "0xA1"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.GetUser(ctx, "fromV4")
+	if err != nil || len(u.Wallets) != 2 || u.Wallets[0].Address != "0xA2" || u.Wallets[1].Address != "0xA3" {
+		t.Errorf("GetUser after the migration = %+v, %v; want wallets 0xA2, 0xA3", u, err)
+	}
+	if err := s.SetMetadata(ctx, "fromV4", "public", []byte(`{"v":5}`), base); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := s.GetMetadata(ctx, "fromV4"); err != nil || string(m.Public) != `{"v":5}` {
+		t.Errorf("GetMetadata after the migration = %+v, %v", m, err)
+	}
+}
+
+// TestTwoStoresOneFileWallets has two stores (as two processes would) link one address to
+// different users, and unlink each of one user's two wallets, at once: one call wins each race,
+// and nothing fails for a lock.
+func TestTwoStoresOneFileWallets(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "walletauth.db")
+	stores := []*sqlitestore.Store{open(t, path), open(t, path)}
+	const n = 20
+	for i := range n {
+		u := store.User{ID: fmt.Sprint("user", i), Wallets: []store.Wallet{{Address: fmt.Sprintf("0x%040x", i+1)}}}
+		if err := stores[i%2].CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pair := []string{"0xPair1", "0xPair2"}
+	if err := stores[0].CreateUser(ctx, store.User{ID: "pair", Wallets: []store.Wallet{{Address: pair[0]}, {Address: pair[1]}}}); err != nil {
+		t.Fatal(err)
+	}
+	links := make([]error, n)
+	unlinks := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			links[i] = stores[i%2].LinkWallet(ctx, fmt.Sprint("user", i), store.Wallet{Address: "0xShared"})
+		})
+	}
+	for i, a := range pair {
+		wg.Go(func() {
+			unlinks[i] = stores[i].UnlinkWallet(ctx, "pair", strings.ToUpper(a))
+		})
+	}
+	wg.Wait()
+	for _, tc := range []struct {
+		name string
+		errs []error
+	}{{"LinkWallet", links}, {"UnlinkWallet", unlinks}} {
+		wins := 0
+		for i, err := range tc.errs {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, store.ErrConflict):
+				t.Errorf("%s #%d = %v, want nil or ErrConflict", tc.name, i, err)
+			}
+		}
+		if wins != 1 {
+			t.Errorf("%d concurrent %s calls succeeded, want 1", wins, tc.name)
+		}
+	}
+	u, err := stores[1].GetUser(ctx, "pair")
+	if err != nil || len(u.Wallets) != 1 {
+		t.Errorf("GetUser(pair) after the race = %+v, %v; want one wallet", u, err)
+	}
+	if c := count(t, path, "wallets"); c != n+2 {
+		t.Errorf("wallets after the races = %d, want %d (one of each user, the shared one)", c, n+2)
+	}
 }

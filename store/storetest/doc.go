@@ -43,6 +43,25 @@
 // round trips with wallets in the order given; address uniqueness and lookup without regard to
 // case; that a CreateUser that conflicts stores nothing, not even its other wallets.
 //
+// For wallets: LinkWallet's round trip of every field, after which GetUser lists the wallets in
+// the order linked (also after unlinkings left gaps or freed the last place) and UserByWallet finds
+// the user by the address in any case; [store.ErrConflict] for an address of another user or of
+// the same user, in any case, changing nothing; [store.ErrNotFound] for an unknown user, claiming
+// nothing; [store.ErrInvalid] for an empty address; UnlinkWallet's [store.ErrConflict] for the
+// user's last wallet, and [store.ErrNotFound] for an address the user has not got (another user's,
+// an unknown one) or an unknown user; that an unlinked address, unlinked in any case, is free for
+// another user (through LinkWallet or CreateUser); that users read before or after a link share no
+// memory with the store. Races: 20 users linking one address (in cases of their own), of which
+// exactly one wins; 10 addresses linked to one user at once, all kept; two callers each unlinking
+// one of a user's two wallets, of which exactly one succeeds and the other wallet remains.
+//
+// For metadata: the round trip of each member byte for byte (spacing, escapes, non-ASCII text, a
+// document of 16 KiB); that replacing one member leaves the others; that nil deletes a member;
+// [store.ErrInvalid] for a member other than "public", "private" and "unsafe" (compared exactly);
+// that GetMetadata of a user with none, or of no user, gives all members nil and no error; exact
+// user IDs; copies in and out; callers setting the three members of one user at once losing no
+// member's write.
+//
 // For second factors: round trips of every field of a TOTP factor (the sealed secret as arbitrary
 // bytes, a zero ConfirmedAt that stays zero, the largest LastStep); PutTOTP replacing an
 // unconfirmed factor whole but refusing a confirmed one with [store.ErrConflict] and leaving it
@@ -65,8 +84,8 @@
 // winner of 20 callers presenting one TOTP step (19 [store.ErrConflict]), resealing one secret or
 // using one recovery code, the greatest of 20 racing steps ending as LastStep, a replaced set whole
 // after a race with uses of the old one); that stores copy the slices they take and give (a
-// session's list of retired hashes and each hash in it, a factor's secret, recovery code hashes);
-// and that calls after Close fail.
+// session's list of retired hashes and each hash in it, a user's wallets, a metadata document, a
+// factor's secret, recovery code hashes); and that calls after Close fail.
 //
 // # Readings of the contract
 //
@@ -93,6 +112,16 @@
 //     and sqlitestore allow 64).
 //   - The factor and the recovery codes are records of their own: DeleteTOTP leaves the codes,
 //     and ReplaceRecoveryCodes the factor.
+//   - A wallet's link time out of range is [store.ErrInvalid], as a user's is. UnlinkWallet for
+//     an unknown user is [store.ErrNotFound] (the user has no such wallet). LinkWallet of a free
+//     address to an unknown user is [store.ErrNotFound]; the suite leaves open which error a
+//     taken address gets then.
+//   - SetMetadata with an empty (not nil) document deletes the member as nil does: an empty
+//     document is no JSON object, and a nil member means {}. SetMetadata with an empty user ID is
+//     [store.ErrInvalid], as ReplaceRecoveryCodes's is. The suite always creates the user before
+//     it sets metadata, so a store may or may not check that the user exists, and it never gives
+//     one member more than 16 KiB, as a store may bound the size (memstore and sqlitestore allow
+//     64 KiB).
 //   - CreateKey and CreateSession take no now, so the suite accepts both answers to re-creating an
 //     ID whose record has expired: [store.ErrConflict], or success that keeps the new record whole.
 //     A record that is live at the new one's CreatedAt, or any held record when CreatedAt is zero,

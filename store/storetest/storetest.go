@@ -41,6 +41,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Key", keyTests},
 		{"Session", sessionTests},
 		{"User", userTests},
+		{"Wallets", walletTests},
+		{"Metadata", metadataTests},
 		{"MFA", mfaTests},
 		{"Cancelled", cancelledTests},
 		{"Concurrent", concurrentTests},
@@ -106,6 +108,10 @@ var cancelledTests = []test{
 	{"CreateUser", testCancelledCreateUser},
 	{"GetUser", testCancelledGetUser},
 	{"UserByWallet", testCancelledUserByWallet},
+	{"LinkWallet", testCancelledLinkWallet},
+	{"UnlinkWallet", testCancelledUnlinkWallet},
+	{"GetMetadata", testCancelledGetMetadata},
+	{"SetMetadata", testCancelledSetMetadata},
 	{"PutTOTP", testCancelledPutTOTP},
 	{"GetTOTP", testCancelledGetTOTP},
 	{"UseTOTPStep", testCancelledUseTOTPStep},
@@ -721,7 +727,8 @@ func testCloseCallsFail(t *testing.T, s store.Store) {
 	create(t, s, newNonce("beforeClose"), base)
 	createKey(t, s, newKey("beforeClose", base))
 	createSession(t, s, newSession("beforeClose", "user"))
-	createUser(t, s, newUser("beforeClose", address))
+	createUser(t, s, newUser("beforeClose", address, address3))
+	setMetadata(t, s, "beforeClose", "public", []byte(`{"k":1}`))
 	putTOTP(t, s, newTOTP("beforeClose"))
 	codes := codeHashes("beforeClose", 2)
 	replaceCodes(t, s, "beforeClose", codes, base)
@@ -773,6 +780,13 @@ func testCloseCallsFail(t *testing.T, s store.Store) {
 	closed("GetUser", err)
 	_, err = s.UserByWallet(ctx, address)
 	closed("UserByWallet", err)
+	closed("LinkWallet", s.LinkWallet(ctx, "beforeClose", store.Wallet{Address: address4, ChainID: 1, LinkedAt: base}))
+	closed("UnlinkWallet", s.UnlinkWallet(ctx, "beforeClose", address3))
+
+	_, err = s.GetMetadata(ctx, "beforeClose")
+	closed("GetMetadata", err)
+	closed("SetMetadata", s.SetMetadata(ctx, "beforeClose", "private", []byte(`{"k":2}`), base))
+	closed("SetMetadata deleting", s.SetMetadata(ctx, "beforeClose", "public", nil, base))
 
 	closed("PutTOTP", s.PutTOTP(ctx, newTOTP("afterClose")))
 	_, err = s.GetTOTP(ctx, "beforeClose")

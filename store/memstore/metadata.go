@@ -1,0 +1,100 @@
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/walletauth/walletauth/store"
+)
+
+var errMetadataCapacity = fmt.Errorf("memstore: metadata limit reached: %w", store.ErrCapacity)
+
+// metadataMember returns the member of m that name ("public", "private" or "unsafe") names, or
+// nil for any other name.
+func metadataMember(m *store.Metadata, name string) *[]byte {
+	switch name {
+	case "public":
+		return &m.Public
+	case "private":
+		return &m.Private
+	case "unsafe":
+		return &m.Unsafe
+	}
+	return nil
+}
+
+// GetMetadata implements [store.MetadataStore.GetMetadata].
+func (s *Store) GetMetadata(ctx context.Context, userID string) (store.Metadata, error) {
+	if err := s.lock(ctx); err != nil {
+		return store.Metadata{}, err
+	}
+	defer s.mu.Unlock()
+	m, ok := s.metadata[userID]
+	if !ok {
+		return store.Metadata{}, nil
+	}
+	return store.Metadata{
+		Public:  bytes.Clone(m.Public),
+		Private: bytes.Clone(m.Private),
+		Unsafe:  bytes.Clone(m.Unsafe),
+	}, nil
+}
+
+// SetMetadata implements [store.MetadataStore.SetMetadata]. An empty doc deletes the member, as
+// nil does (a nil member means {}). The store keeps doc as given and does not parse it. It also
+// returns an error wrapping [store.ErrInvalid] when userID is empty, doc is longer than
+// [MaxMetadataSize], or now is out of range (the store does not otherwise use now, but a store
+// that keeps it must refuse it). When the store holds its maximum of documents, setting a member
+// that is not set gets an error wrapping [store.ErrCapacity]; replacing or deleting one needs no
+// room.
+func (s *Store) SetMetadata(ctx context.Context, userID, member string, doc []byte, now time.Time) error {
+	if userID == "" {
+		return invalid("metadata has no user id")
+	}
+	if metadataMember(&store.Metadata{}, member) == nil {
+		return invalid("metadata of user %q: unknown member %q", userID, member)
+	}
+	if len(doc) > MaxMetadataSize {
+		return invalid("metadata of user %q: %s document of %d bytes, more than %d", userID, member, len(doc), MaxMetadataSize)
+	}
+	if err := checkTimes("metadata", true, namedTime{"update time", now}); err != nil {
+		return err
+	}
+	var kept []byte
+	if len(doc) > 0 {
+		kept = bytes.Clone(doc)
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	m := s.metadata[userID]
+	if kept == nil {
+		if m == nil {
+			return nil
+		}
+		if f := metadataMember(m, member); *f != nil {
+			*f = nil
+			s.nMetadata--
+		}
+		if m.Public == nil && m.Private == nil && m.Unsafe == nil {
+			delete(s.metadata, userID)
+		}
+		return nil
+	}
+	if m == nil {
+		m = &store.Metadata{}
+	}
+	f := metadataMember(m, member)
+	if *f == nil {
+		if s.nMetadata >= s.maxMetadata {
+			return errMetadataCapacity
+		}
+		s.nMetadata++
+	}
+	*f = kept
+	s.metadata[userID] = m
+	return nil
+}
