@@ -105,15 +105,20 @@ func (s *Service) Confirm(ctx context.Context, userID, code string) ([]string, e
 	if err != nil {
 		return nil, err
 	}
-	// The recovery codes are stored before the factor is confirmed, so that a confirmed factor
-	// always has them. (Codes stored for a factor that then fails to confirm are useless: a
-	// recovery code needs a confirmed factor, and the next confirmation replaces them.)
-	codes, hashes := s.newRecoveryCodes()
-	if err := s.store.ReplaceRecoveryCodes(ctx, userID, hashes, now); err != nil {
-		return nil, fmt.Errorf("mfa: storing recovery codes: %w", err)
-	}
+	// Spend the step first: of two confirmations racing with one code (a double click) only the
+	// winner stores recovery codes, so the codes a user is shown are the codes that work. If
+	// they cannot be stored, the factor is turned off again, so that no confirmed factor is left
+	// without recovery codes, and the user enrols anew.
 	if err := s.useStep(ctx, userID, f, step, now, "totp_confirm", n); err != nil {
 		return nil, err
+	}
+	codes, hashes := s.newRecoveryCodes()
+	if err := s.store.ReplaceRecoveryCodes(ctx, userID, hashes, now); err != nil {
+		if derr := s.store.DeleteTOTP(ctx, userID); derr != nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "mfa: a factor confirmed without recovery codes could not be removed",
+				slog.String("user", userID), slog.Any("error", derr))
+		}
+		return nil, fmt.Errorf("mfa: storing recovery codes: %w", err)
 	}
 	s.succeeded(ctx, userID)
 	s.log.LogAttrs(ctx, slog.LevelInfo, "mfa: TOTP confirmed", slog.String("event", "mfa_confirm"),
