@@ -6,7 +6,9 @@ import (
 )
 
 // cookieNames are the names of the cookies: with the __Host- and __Secure- prefixes on a secure
-// origin, so that a sibling subdomain or a plain-http page cannot set or shadow them.
+// origin, so that a plain-http page cannot set them. __Host- (the access cookie) also keeps a
+// sibling subdomain from setting it; a sibling can still set a __Secure- cookie for the parent
+// domain, so a request carrying two refresh or pending cookies is refused (cookieValue).
 type cookieNames struct {
 	access, refresh, pending string
 }
@@ -52,11 +54,13 @@ func (a *Auth) clearSessionCookies(w http.ResponseWriter) {
 	a.clearCookie(w, a.cookies.refresh, a.cfg.BasePath)
 }
 
-// cookieValue returns the value of the named cookie, or "".
+// cookieValue returns the value of the named cookie, or "" when there is none or more than one.
+// Two cookies of one name mean that someone — a sibling subdomain can set a __Secure- cookie
+// for the parent domain with a longer path — planted one beside ours: trust neither.
 func cookieValue(r *http.Request, name string) string {
-	c, err := r.Cookie(name)
-	if err != nil {
+	cs := r.CookiesNamed(name)
+	if len(cs) != 1 {
 		return ""
 	}
-	return c.Value
+	return cs[0].Value
 }

@@ -31,6 +31,10 @@ func (a *Auth) routes() http.Handler {
 		"/sessions":               {http.MethodGet: a.authenticated(a.handleListSessions)},
 		"/sessions/revoke-others": {http.MethodPost: a.authenticated(a.handleRevokeOthers)},
 		"/sessions/{id}":          {http.MethodDelete: a.authenticated(a.handleRevokeSession)},
+		"/user":                   {http.MethodGet: a.authenticated(a.handleUser)},
+		"/user/metadata":          {http.MethodPut: a.authenticated(a.handleUnsafeMetadata)},
+		"/wallets":                {http.MethodPost: a.limited(a.authenticated(a.handleLinkWallet))},
+		"/wallets/{address}":      {http.MethodDelete: a.authenticated(a.handleUnlinkWallet)},
 	} {
 		mux.HandleFunc(base+path, rt.serve)
 	}
@@ -49,6 +53,12 @@ func (a *Auth) routes() http.Handler {
 	}
 	mux.HandleFunc(base+"/", func(w http.ResponseWriter, r *http.Request) { writeError(w, errNotFound) })
 
+	return a.cop.Handler(mux)
+}
+
+// newCrossOriginProtection is net/http's protection with the configured origin trusted and a
+// JSON answer for what it refuses.
+func (a *Auth) newCrossOriginProtection() *http.CrossOriginProtection {
 	cop := http.NewCrossOriginProtection()
 	if err := cop.AddTrustedOrigin(a.origin.String()); err != nil {
 		panic("walletauth: trusted origin: " + err.Error()) // a parsed origin is always acceptable
@@ -57,7 +67,7 @@ func (a *Auth) routes() http.Handler {
 		a.log.WarnContext(r.Context(), "walletauth: cross-origin request refused", "event", "cross_origin", "path", r.URL.Path, "origin", r.Header.Get("Origin"))
 		writeError(w, errCrossOrigin)
 	}))
-	return cop.Handler(mux)
+	return cop
 }
 
 // authenticated wraps a handler that needs the caller's identity.
@@ -238,13 +248,13 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	tok, _, _ := a.refreshToken(w, r)
 	var err error
-	switch {
-	case tok != "":
+	if tok != "" {
 		err = a.sessions.RevokeByRefreshToken(ctx, tok)
-	default:
-		if id, cerr := a.Check(r); cerr == nil {
-			err = a.sessions.Revoke(ctx, id.SessionID)
-		}
+	}
+	// The access token's session too: the refresh token may be stale or missing, and revoking
+	// the same session twice is harmless.
+	if id, cerr := a.Check(r); cerr == nil {
+		err = errors.Join(err, a.sessions.Revoke(ctx, id.SessionID))
 	}
 	if err != nil {
 		// The session is revoked on this instance already; the store will learn it on a retry.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/walletauth/walletauth/mfa"
 	"github.com/walletauth/walletauth/session"
+	"github.com/walletauth/walletauth/store"
 )
 
 // Defaults of the MFA settings of [Config].
@@ -110,21 +111,25 @@ func (a *Auth) handleMFAVerify(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	method, err := a.checkFactor(ctx, pending.UserID, &req)
-	if err != nil {
-		a.fail(w, r, "second_factor", err)
-		return
-	}
-	// The pending credential is single use: mark it spent, atomically, for as long as it lives.
-	sum := sha256.Sum256([]byte(tok))
-	now := a.cfg.Clock()
-	n, _, err := a.cfg.Store.IncrementCounter(ctx, "pending:"+hex.EncodeToString(sum[:16]), pending.ExpiresAt.Sub(now)+a.cfg.PendingTTL, now)
+	// The pending credential is single use: claim it, atomically, for longer than it can live,
+	// before the factor is checked — so that a second submission never spends a code — and give
+	// the claim back if the factor fails, so that a mistyped code can be corrected.
+	mark := "pending:" + pendingKey(pending, tok)
+	n, _, err := a.cfg.Store.IncrementCounter(ctx, mark, a.cfg.PendingTTL+session.MaxClockSkew, a.cfg.Clock())
 	if err != nil {
 		a.fail(w, r, "second_factor", err)
 		return
 	}
 	if n > 1 {
-		writeError(w, &Error{Status: http.StatusUnauthorized, Code: "token_invalid", Message: "this sign-in was completed already; sign in again"})
+		writeError(w, &Error{Status: http.StatusUnauthorized, Code: "token_invalid", Message: "this sign-in is being completed or was completed already; sign in again if it failed"})
+		return
+	}
+	method, err := a.checkFactor(ctx, pending.UserID, &req)
+	if err != nil {
+		if rerr := a.cfg.Store.ResetCounter(ctx, mark); rerr != nil {
+			a.log.LogAttrs(ctx, slog.LevelError, "walletauth: releasing a pending sign-in failed", slog.Any("error", rerr))
+		}
+		a.fail(w, r, "second_factor", err)
 		return
 	}
 	user, err := a.cfg.Store.GetUser(ctx, pending.UserID)
@@ -150,6 +155,16 @@ func (a *Auth) handleMFAVerify(w http.ResponseWriter, r *http.Request) {
 	a.writeTokens(w, tokens, req.RefreshTokenInBody, &tokenResponse{Status: "complete", User: &uv})
 }
 
+// pendingKey identifies a pending credential for its single use: its token id, which its
+// signature covers (so a re-encoding of the same token is the same credential).
+func pendingKey(c *session.Claims, tok string) string {
+	if c.TokenID != "" {
+		return c.TokenID
+	}
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:16])
+}
+
 // POST /mfa/step-up {"code"} or {"recoveryCode"} → a new session at aal2 in place of the caller's,
 // for actions that want a fresh second factor.
 func (a *Auth) handleStepUp(w http.ResponseWriter, r *http.Request, id *Identity) {
@@ -159,6 +174,15 @@ func (a *Auth) handleStepUp(w http.ResponseWriter, r *http.Request, id *Identity
 		return
 	}
 	ctx := r.Context()
+	// The access token may come from a session another instance revoked moments ago: ask the
+	// store before minting a fresh session from it.
+	if s, err := a.cfg.Store.GetSession(ctx, id.SessionID, a.cfg.Clock()); err != nil || !s.RevokedAt.IsZero() {
+		if err == nil || errors.Is(err, store.ErrNotFound) {
+			err = &Error{Status: http.StatusUnauthorized, Code: "session_revoked", Message: "this session has ended; sign in again"}
+		}
+		a.fail(w, r, "step_up", err)
+		return
+	}
 	method, err := a.checkFactor(ctx, id.UserID, &req)
 	if err != nil {
 		a.fail(w, r, "step_up", err)
@@ -289,7 +313,7 @@ func (a *Auth) RequireAAL2(next http.Handler) http.Handler { return a.RequireFre
 // 403 insufficient_assurance; the client steps up with POST mfa/step-up and retries.
 func (a *Auth) RequireFreshFactor(maxAge time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := a.Check(r)
+		id, err := a.guard(r)
 		if err == nil {
 			err = a.checkAssurance(id, maxAge)
 		}

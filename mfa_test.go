@@ -350,3 +350,37 @@ func TestMFAOff(t *testing.T) {
 		t.Errorf("enrol without MFA: %d", r.status)
 	}
 }
+
+// Two confirmations of one code at once (a double click): one wins, and the recovery codes it
+// answers with are the ones that work.
+func TestMFAConfirmRace(t *testing.T) {
+	for range 20 {
+		s := mfaServer(t)
+		c := s.client(t)
+		c.signIn()
+		secret := c.do("POST", "/auth/mfa/totp", nil, nil).body["secret"].(string)
+		code := c.code(secret)
+		results := make(chan *response, 2)
+		for range 2 {
+			go func() { results <- c.do("POST", "/auth/mfa/totp/confirm", map[string]string{"code": code}, nil) }()
+		}
+		var won []any
+		for range 2 {
+			if r := <-results; r.status == 200 {
+				if won != nil {
+					t.Fatal("both confirmations succeeded")
+				}
+				won = r.body["recoveryCodes"].([]any)
+			}
+		}
+		if won == nil {
+			t.Fatal("no confirmation succeeded")
+		}
+		c2 := s.client(t)
+		c2.key = c.key
+		c2.pending()
+		if r := c2.do("POST", "/auth/mfa/verify", map[string]any{"recoveryCode": won[0]}, nil); r.status != 200 {
+			t.Fatalf("the winner's recovery code: %d %s", r.status, r.raw)
+		}
+	}
+}

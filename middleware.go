@@ -69,16 +69,38 @@ func (a *Auth) Check(r *http.Request) (*Identity, error) {
 
 // RequireSession is middleware that lets through only requests with a valid access token, and
 // puts their [Identity] in the context (see [FromContext]). Others get Config.ErrorHandler's
-// answer: by default 401 with a JSON error body.
+// answer: by default 401 with a JSON error body. A state-changing request (not GET, HEAD or
+// OPTIONS) authenticated by the cookie must also pass net/http's cross-origin protection (403
+// cross_origin), since a browser sends the cookie with requests that other sites make.
 func (a *Auth) RequireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := a.Check(r)
+		id, err := a.guard(r)
 		if err != nil {
 			a.refuse(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), id)))
 	})
+}
+
+// guard is Check for the middleware: it adds cross-origin protection to state-changing requests
+// that the cookie authenticates.
+func (a *Auth) guard(r *http.Request) (*Identity, error) {
+	id, err := a.Check(r)
+	if err != nil {
+		return nil, err
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		if r.Header.Get("Authorization") == "" {
+			if err := a.cop.Check(r); err != nil {
+				a.log.WarnContext(r.Context(), "walletauth: cross-origin request refused", "event", "cross_origin", "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+				return nil, errCrossOrigin
+			}
+		}
+	}
+	return id, nil
 }
 
 func (a *Auth) refuse(w http.ResponseWriter, r *http.Request, err error) {

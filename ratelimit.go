@@ -42,6 +42,18 @@ func (a *Auth) clientIP(r *http.Request) netip.Addr {
 	return ip
 }
 
+// clientKey is what rate limits count by: an IPv4 address, or an IPv6 address's /64 (one host
+// commonly holds a whole /64, so counting single IPv6 addresses would be no limit at all).
+func clientKey(ip netip.Addr) string {
+	if ip.Is6() {
+		p, err := ip.Prefix(64)
+		if err == nil {
+			return p.String()
+		}
+	}
+	return ip.String()
+}
+
 func (a *Auth) trusted(ip netip.Addr) bool {
 	for _, p := range a.cfg.TrustedProxies {
 		if p.Contains(ip) {
@@ -59,7 +71,7 @@ func (a *Auth) limited(h http.HandlerFunc) http.HandlerFunc {
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		now := a.cfg.Clock()
-		key := "rate:signin:" + a.clientIP(r).String()
+		key := "rate:signin:" + clientKey(a.clientIP(r))
 		n, reset, err := a.cfg.Store.IncrementCounter(r.Context(), key, time.Minute, now)
 		if err != nil {
 			a.log.ErrorContext(r.Context(), "walletauth: rate limit counter failed", "error", err)

@@ -73,6 +73,14 @@ type Config struct {
 	// codes. Default [DefaultFreshFactor] (10 minutes).
 	FreshFactor time.Duration
 
+	// PublicMetadataInToken copies each user's public metadata into their access tokens, as the
+	// claim "public_metadata", when it is at most MaxTokenMetadata bytes (larger metadata is left
+	// out and logged). It costs a store read per token minted (sign-in and refresh), none per
+	// verification. Setting it replaces Session.Claims.
+	PublicMetadataInToken bool
+	// MaxTokenMetadata: see PublicMetadataInToken. Default [DefaultMaxTokenMetadata] (1 KiB).
+	MaxTokenMetadata int
+
 	// ErrorHandler writes the response of a request the middleware refuses. Default: a JSON
 	// error body with status 401 (or 403).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
@@ -94,6 +102,7 @@ type Auth struct {
 	secure   bool
 	log      *slog.Logger
 	handler  http.Handler
+	cop      *http.CrossOriginProtection
 	stop     context.CancelFunc
 }
 
@@ -118,7 +127,7 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 		return nil, fmt.Errorf("walletauth: Config.BasePath %q: want a path such as /auth", cfg.BasePath)
 	}
 	if cfg.AppName == "" {
-		cfg.AppName = origin.Domain()
+		cfg.AppName = origin.Host() // not Domain(): authenticator apps' issuer may not hold a ":port"
 	}
 	if cfg.Statement == "" {
 		cfg.Statement = "Sign in to " + cfg.AppName
@@ -155,8 +164,15 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 		return nil, fmt.Errorf("walletauth: %w", err)
 	}
 
+	if cfg.MaxTokenMetadata == 0 {
+		cfg.MaxTokenMetadata = DefaultMaxTokenMetadata
+	}
+	a := &Auth{cfg: cfg, log: cfg.Logger}
 	sc := cfg.Session
 	sc.Issuer, sc.Keys, sc.Sessions, sc.Clock, sc.Logger = origin.String(), cfg.Store, cfg.Store, cfg.Clock, cfg.Logger
+	if cfg.PublicMetadataInToken {
+		sc.Claims = a.tokenMetadata
+	}
 	sessions, err := session.New(ctx, sc)
 	if err != nil {
 		return nil, fmt.Errorf("walletauth: %w", err)
@@ -174,16 +190,9 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 		}
 	}
 
-	a := &Auth{
-		mfa:      second,
-		cfg:      cfg,
-		origin:   origin,
-		web3:     web3,
-		sessions: sessions,
-		secure:   !origin.IsLocalDevelopment(),
-		log:      cfg.Logger,
-	}
+	a.mfa, a.origin, a.web3, a.sessions, a.secure = second, origin, web3, sessions, !origin.IsLocalDevelopment()
 	a.cookies = newCookieNames(a.secure)
+	a.cop = a.newCrossOriginProtection()
 	a.handler = a.routes()
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stop = stop

@@ -74,6 +74,9 @@ func (o Origin) Domain() string {
 	return h
 }
 
+// Host returns the origin's host name without port or brackets.
+func (o Origin) Host() string { return o.host }
+
 // String returns the origin as "scheme://domain".
 func (o Origin) String() string { return o.scheme + "://" + o.Domain() }
 
