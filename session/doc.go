@@ -65,7 +65,9 @@
 // [Config.SyncInterval] (2 s by default, at most 60 s), so a revoked session's access tokens are
 // refused at once by the revoking instance and within the interval by the others, without a
 // store read per request. An entry leaves the set when every token of its session has expired.
-// A revoked session cannot refresh.
+// A revoked session cannot refresh. When the store fails to record a revocation, the call returns
+// the error but the revocation does not fail open: the instance keeps the session in its set
+// until the session's absolute expiry, and [Manager.Sync] retries the store until it records it.
 //
 // # Keys
 //

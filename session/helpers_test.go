@@ -5,12 +5,14 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +190,10 @@ func rawSign(alg string, key any, input []byte) []byte {
 		r, s, err := ecdsa.Sign(rand.Reader, key.(*ecdsa.PrivateKey), sum[:])
 		if err != nil {
 			panic(err)
+		}
+		// The low-s form, the only one verification accepts (see TestES256HighSRefused).
+		if n := elliptic.P256().Params().N; s.Cmp(new(big.Int).Rsh(n, 1)) > 0 {
+			s.Sub(n, s)
 		}
 		sig := make([]byte, 64)
 		r.FillBytes(sig[:32])

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -13,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"strings"
 	"time"
@@ -75,10 +77,56 @@ func (k *signingKey) signature(input []byte) ([]byte, error) {
 		}
 	case *ecdsa.PrivateKey:
 		if k.algName == "ES256" {
-			return jwsbb.SignECDSA(key, input, crypto.SHA256, nil)
+			sig, err := jwsbb.SignECDSA(key, input, crypto.SHA256, nil)
+			if err != nil {
+				return nil, err
+			}
+			return lowS(sig)
 		}
 	}
-	return jwsbb.Sign(k.sign, k.algName, input, nil)
+	sig, err := jwsbb.Sign(k.sign, k.algName, input, nil)
+	if err != nil || k.algName != "ES256" {
+		return sig, err
+	}
+	return lowS(sig)
+}
+
+// ES256 signatures are malleable: with (r, s), (r, n−s) verifies too (n is the order of P-256),
+// so one token would have two texts. Tokens are minted with s ≤ n/2 only (lowS), and a
+// signature with s > n/2 is refused (highS), after jwx has verified it.
+var (
+	p256Order     = elliptic.P256().Params().N
+	p256HalfOrder [es256Size / 2]byte // n/2, rounded down, big-endian
+)
+
+// es256Size is the size of an ES256 signature: r and s, 32 bytes each, big-endian.
+const es256Size = 64
+
+func init() {
+	new(big.Int).Rsh(p256Order, 1).FillBytes(p256HalfOrder[:])
+}
+
+// highS reports whether the ES256 signature sig (r‖s) has s > n/2; a signature not of the ES256
+// size counts as high (it cannot be one this package minted).
+func highS(sig []byte) bool {
+	if len(sig) != es256Size {
+		return true
+	}
+	return bytes.Compare(sig[es256Size/2:], p256HalfOrder[:]) > 0
+}
+
+// lowS returns the ES256 signature sig (r‖s) with s replaced by n−s when s > n/2: the same
+// signature, still valid, in the one form verification accepts.
+func lowS(sig []byte) ([]byte, error) {
+	if len(sig) != es256Size {
+		return nil, fmt.Errorf("ES256 signature of %d bytes", len(sig))
+	}
+	if !highS(sig) {
+		return sig, nil
+	}
+	s := new(big.Int).SetBytes(sig[es256Size/2:])
+	s.Sub(p256Order, s).FillBytes(sig[es256Size/2:])
+	return sig, nil
 }
 
 // maxDecodedSignature bounds the signatures verification decodes: longer ones are refused
@@ -86,19 +134,31 @@ func (k *signingKey) signature(input []byte) ([]byte, error) {
 const maxDecodedSignature = 128
 
 // check verifies the signature sig of input, by jwx's JWS building blocks, as signature signs.
+// An ES256 signature that jwx accepts must also be low-s (see lowS).
 func (k *signingKey) check(input, sig []byte) error {
+	var err error
 	switch key := k.verify.(type) {
 	case ed25519.PublicKey:
 		if k.algName == "EdDSA" {
 			return jwsbb.VerifyEdDSA(key, input, sig)
 		}
+		err = jwsbb.Verify(k.verify, k.algName, input, sig)
 	case *ecdsa.PublicKey:
 		if k.algName == "ES256" {
-			return jwsbb.VerifyECDSA(key, input, sig, crypto.SHA256)
+			err = jwsbb.VerifyECDSA(key, input, sig, crypto.SHA256)
+		} else {
+			err = jwsbb.Verify(k.verify, k.algName, input, sig)
 		}
+	default:
+		err = jwsbb.Verify(k.verify, k.algName, input, sig)
 	}
-	return jwsbb.Verify(k.verify, k.algName, input, sig)
+	if err == nil && k.algName == "ES256" && highS(sig) {
+		return errHighS
+	}
+	return err
 }
+
+var errHighS = errors.New("ES256 signature with a high s")
 
 // live reports whether the key verifies at now.
 func (k *signingKey) live(now time.Time) bool {

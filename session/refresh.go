@@ -265,10 +265,9 @@ func retire(prev []byte, retired [][]byte) [][]byte {
 
 // reused revokes a session whose rotated refresh token was presented.
 func (m *Manager) reused(ctx context.Context, s *store.Session, now time.Time) error {
-	m.revokeLocal(s.ID, now)
 	m.log.LogAttrs(ctx, slog.LevelWarn, "session: refresh token reuse; session revoked",
 		slog.String("session_id", s.ID), slog.String("user_id", s.UserID))
-	if err := m.cfg.Sessions.RevokeSession(ctx, s.ID, now); err != nil {
+	if err := m.revokeDurably(ctx, s.ID, s.ExpiresAt, now); err != nil {
 		return fmt.Errorf("session: revoking after refresh token reuse: %w", err)
 	}
 	return ErrRefreshReused
@@ -277,42 +276,63 @@ func (m *Manager) reused(ctx context.Context, s *store.Session, now time.Time) e
 // Revoke ends a session: this instance refuses its access tokens at once, the store marks it
 // revoked (so it cannot refresh), and the other instances refuse its access tokens after their
 // next Sync. Revoking a revoked, expired or unknown session is not an error.
+//
+// When the store fails, Revoke returns its error, but the revocation does not fail open: this
+// instance keeps refusing the session (its access tokens and its refresh) for as long as it can
+// live, and [Manager.Sync] retries the store until it records the revocation (logging at Error
+// while it has not, at Info once it has). The other instances learn of it only then. The retries
+// are kept in memory, at most 10 000 of them.
 func (m *Manager) Revoke(ctx context.Context, sessionID string) error {
 	if sessionID == "" {
 		return errors.New("session: Revoke: empty session id")
 	}
-	now := m.now()
-	m.revokeLocal(sessionID, now)
-	if err := m.cfg.Sessions.RevokeSession(ctx, sessionID, now); err != nil {
+	return m.revoke(ctx, sessionID, time.Time{}, m.now())
+}
+
+// revoke is Revoke of a session whose absolute expiry is expiresAt (zero when not known).
+func (m *Manager) revoke(ctx context.Context, id string, expiresAt, now time.Time) error {
+	if err := m.revokeDurably(ctx, id, expiresAt, now); err != nil {
 		return fmt.Errorf("session: revoking: %w", err)
 	}
-	m.log.LogAttrs(ctx, slog.LevelInfo, "session: revoked", slog.String("session_id", sessionID))
+	m.log.LogAttrs(ctx, slog.LevelInfo, "session: revoked", slog.String("session_id", id))
 	return nil
 }
 
 // RevokeByRefreshToken revokes the session of a refresh token (sign-out with the refresh
 // token). It revokes only when the token is the session's current or previous one. A malformed
 // or unknown token, or a session already ended, is not an error: signing out is idempotent.
+//
+// When the store cannot be read, the token cannot be checked: the session it names is revoked
+// anyway (by id, as [Manager.Revoke] does, including its handling of a store that fails), so that
+// signing out during an outage still holds. Only then: a token that the store shows is not the
+// session's never revokes it.
 func (m *Manager) RevokeByRefreshToken(ctx context.Context, refreshToken string) error {
 	id, hash, ok := parseRefresh(refreshToken)
 	if !ok {
 		return nil
 	}
-	s, err := m.cfg.Sessions.GetSession(ctx, id, m.now())
+	now := m.now()
+	s, err := m.cfg.Sessions.GetSession(ctx, id, now)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("session: revoking: %w", err)
+		// Revoking a session by id asks nothing of the token: at worst, someone who knows a
+		// session id signs its owner out, and only while the store is failing.
+		m.log.LogAttrs(ctx, slog.LevelWarn, "session: sign-out while the store cannot be read; revoking by session id",
+			slog.String("session_id", id), slog.String("error", err.Error()))
+		return m.revoke(ctx, id, time.Time{}, now)
 	}
 	if !hashEqual(hash, s.RefreshHash) && !hashEqual(hash, s.PrevRefreshHash) {
 		return nil
 	}
-	return m.Revoke(ctx, id)
+	return m.revoke(ctx, id, s.ExpiresAt, now)
 }
 
 // RevokeOthers revokes every session of the user but keepSessionID ("sign out other devices";
-// keepSessionID may be empty to revoke all) and returns how many it revoked.
+// keepSessionID may be empty to revoke all) and returns how many it revoked. When the store
+// fails to revoke them, the sessions listed are held revoked on this instance and retried as
+// [Manager.Revoke] does.
 func (m *Manager) RevokeOthers(ctx context.Context, userID, keepSessionID string) (int, error) {
 	if userID == "" {
 		return 0, errors.New("session: RevokeOthers: empty user id")
@@ -329,6 +349,11 @@ func (m *Manager) RevokeOthers(ctx context.Context, userID, keepSessionID string
 	}
 	n, err := m.cfg.Sessions.RevokeUserSessions(ctx, userID, keepSessionID, now)
 	if err != nil {
+		for _, s := range list {
+			if s.ID != keepSessionID {
+				m.holdRevocation(ctx, s.ID, s.ExpiresAt, now, err)
+			}
+		}
 		return 0, fmt.Errorf("session: revoking: %w", err)
 	}
 	m.log.LogAttrs(ctx, slog.LevelInfo, "session: other sessions revoked",

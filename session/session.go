@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -144,6 +145,7 @@ type Manager struct {
 	keys    atomic.Pointer[keySet]
 	static  *signingKey // the key from Config.HMACSecret, or nil
 	revoked revokedSet
+	retries retryQueue  // revocations the store has not accepted yet
 	cache   *tokenCache // nil when disabled
 
 	// syncMu serialises Sync, key creation and lastPoll.
@@ -173,6 +175,7 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 	m.audienceJSON, _ = json.Marshal(cfg.Audience) // a string always encodes
 	m.keyOverlap = max(cfg.AccessTTL, MaxPendingTTL) + cfg.ClockSkew + keyMargin
 	m.revoked.m = make(map[string]time.Time)
+	m.retries.m = make(map[string]time.Time)
 	if cfg.CacheSize > 0 {
 		m.cache = newTokenCache(cfg.CacheSize)
 	}
@@ -328,16 +331,19 @@ func (m *Manager) Close() error {
 	return nil
 }
 
-// Sync polls the store once: revocations made since the previous poll (with an overlap) join
-// the in-memory revoked set, revocations old enough to no longer matter leave it, the key set is
-// reloaded, and a new key is created when the newest one's signing period is over. It is what
-// [Manager.Start] runs every SyncInterval; tests call it directly. Every step is tried; the
-// error joins the failures.
+// Sync polls the store once: revocations that the store failed to record are tried again,
+// revocations made since the previous poll (with an overlap) join the in-memory revoked set,
+// revocations old enough to no longer matter leave it, the key set is reloaded, and a new key is
+// created when the newest one's signing period is over. It is what [Manager.Start] runs every
+// SyncInterval; tests call it directly. Every step is tried; the error joins the failures.
 func (m *Manager) Sync(ctx context.Context) error {
 	m.syncMu.Lock()
 	defer m.syncMu.Unlock()
 	now := m.now()
 	var errs []error
+	if err := m.retryRevocations(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
 	since := m.lastPoll.Add(-(m.cfg.SyncInterval + m.cfg.ClockSkew + pollOverlap))
 	if revs, err := m.cfg.Sessions.RevokedSince(ctx, since, now); err != nil {
 		errs = append(errs, fmt.Errorf("session: polling revocations: %w", err))
@@ -372,6 +378,176 @@ func (m *Manager) revokeLocal(id string, now time.Time) {
 	m.revoked.add(id, m.revokedUntil(now))
 }
 
+// revokeDurably revokes a session on this instance at once, then in the store. expiresAt is the
+// session's absolute expiry, or zero when it is not known. When the store fails, the revocation
+// is held (see holdRevocation) and the store's error returned.
+func (m *Manager) revokeDurably(ctx context.Context, id string, expiresAt, now time.Time) error {
+	m.revokeLocal(id, now)
+	err := m.cfg.Sessions.RevokeSession(ctx, id, now)
+	if err != nil {
+		m.holdRevocation(ctx, id, expiresAt, now, err)
+	}
+	return err
+}
+
+// holdRevocation keeps a revocation that the store failed to record from failing open: this
+// instance refuses the session (its access tokens, and its refresh) until the session's absolute
+// expiry (expiresAt, or RefreshLifetime from now when it is not known), rather than only while
+// its access tokens live, and Sync retries the store until it accepts the revocation or the
+// session has expired.
+func (m *Manager) holdRevocation(ctx context.Context, id string, expiresAt, now time.Time, cause error) {
+	if expiresAt.IsZero() {
+		expiresAt = now.Add(m.cfg.RefreshLifetime)
+	}
+	// An access token lives no longer than its session, and verifies up to ClockSkew after it.
+	m.revoked.add(id, expiresAt.Add(m.cfg.ClockSkew+revokeMargin))
+	if !expiresAt.After(now) {
+		return // the session has ended: nothing left to revoke
+	}
+	if !m.retries.add(id, expiresAt) {
+		m.log.LogAttrs(ctx, slog.LevelError,
+			"session: revocation not durable and the retry queue is full; it holds on this instance only",
+			slog.String("session_id", id), slog.Int("queued", maxRetries), slog.String("error", cause.Error()))
+		return
+	}
+	m.log.LogAttrs(ctx, slog.LevelError, "session: revocation not yet durable; it holds on this instance and will be retried",
+		slog.String("session_id", id), slog.Time("until", expiresAt), slog.String("error", cause.Error()))
+}
+
+// maxRetries bounds the revocations queued for a retry; beyond it, the oldest are kept.
+const maxRetries = 10_000
+
+// maxRetryFailures is how many retries in a row may fail before a Sync gives up on the rest of
+// the queue until the next one (the store is down: no use waiting on it thousands of times).
+const maxRetryFailures = 3
+
+// retryRevocations tries again the revocations that the store failed to record. Each leaves the
+// queue when the store accepts it, or when its session has expired. The caller holds syncMu.
+func (m *Manager) retryRevocations(ctx context.Context, now time.Time) error {
+	ids := m.retries.snapshot()
+	if len(ids) == 0 {
+		return nil
+	}
+	var (
+		done, failed []string
+		untried      int
+		inRow        int
+		lastErr      error
+	)
+	for _, id := range ids {
+		until, ok := m.retries.get(id)
+		switch {
+		case !ok:
+			continue // done meanwhile
+		case !now.Before(until):
+			done = append(done, id)
+			m.log.LogAttrs(ctx, slog.LevelWarn, "session: revocation never became durable; the session has expired",
+				slog.String("session_id", id))
+			continue
+		case inRow >= maxRetryFailures || ctx.Err() != nil:
+			untried++ // first in line at the next Sync
+			continue
+		}
+		if err := m.cfg.Sessions.RevokeSession(ctx, id, now); err != nil {
+			failed, lastErr = append(failed, id), err
+			inRow++
+			continue
+		}
+		inRow = 0
+		done = append(done, id)
+		// The store has it now, and the other instances learn of it at their next Sync: this
+		// instance need only remember it for as long as any instance may have minted an access
+		// token of the session, up to now.
+		m.revoked.set(id, m.revokedUntil(now))
+		m.log.LogAttrs(ctx, slog.LevelInfo, "session: revocation now durable", slog.String("session_id", id))
+	}
+	m.retries.finish(done, failed)
+	if n := len(failed) + untried; n > 0 {
+		if lastErr == nil {
+			lastErr = ctx.Err()
+		}
+		m.log.LogAttrs(ctx, slog.LevelError, "session: revocations not yet durable; they hold on this instance and will be retried",
+			slog.Int("count", n), slog.Any("error", lastErr))
+		return fmt.Errorf("session: %d revocations not yet durable: %w", n, lastErr)
+	}
+	return nil
+}
+
+// retryQueue holds the revocations the store has not accepted yet, in the order to try them.
+type retryQueue struct {
+	mu    sync.Mutex
+	m     map[string]time.Time // session id → the session's absolute expiry
+	order []string             // the ids of m, the next to try first
+}
+
+// add queues a revocation, or extends the expiry of one queued. It reports false when the queue
+// is full.
+func (q *retryQueue) add(id string, until time.Time) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if old, ok := q.m[id]; ok {
+		if until.After(old) {
+			q.m[id] = until
+		}
+		return true
+	}
+	if len(q.m) >= maxRetries {
+		return false
+	}
+	q.m[id] = until
+	q.order = append(q.order, id)
+	return true
+}
+
+func (q *retryQueue) get(id string) (time.Time, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	until, ok := q.m[id]
+	return until, ok
+}
+
+func (q *retryQueue) snapshot() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Clone(q.order)
+}
+
+// finish ends a round of retries: the ids of done leave the queue, those of failed go to the
+// back of the line (one id the store keeps refusing does not hold up the others).
+func (q *retryQueue) finish(done, failed []string) {
+	if len(done) == 0 && len(failed) == 0 {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, id := range done {
+		delete(q.m, id)
+	}
+	back := make(map[string]bool, len(failed))
+	for _, id := range failed {
+		back[id] = true
+	}
+	order := q.order[:0]
+	for _, id := range q.order {
+		if _, ok := q.m[id]; ok && !back[id] {
+			order = append(order, id)
+		}
+	}
+	for _, id := range failed {
+		if _, ok := q.m[id]; ok {
+			order = append(order, id)
+		}
+	}
+	clear(q.order[len(order):])
+	q.order = order
+}
+
+func (q *retryQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.m)
+}
+
 // revokedSet is the set of revoked sessions whose access tokens may still be unexpired.
 type revokedSet struct {
 	mu sync.RWMutex
@@ -383,6 +559,13 @@ func (r *revokedSet) add(id string, until time.Time) {
 	if old, ok := r.m[id]; !ok || until.After(old) {
 		r.m[id] = until
 	}
+	r.mu.Unlock()
+}
+
+// set sets when to forget a session, earlier or later than before.
+func (r *revokedSet) set(id string, until time.Time) {
+	r.mu.Lock()
+	r.m[id] = until
 	r.mu.Unlock()
 }
 

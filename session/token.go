@@ -96,6 +96,9 @@ type Claims struct {
 	ExpiresAt time.Time
 	// AuthTime is when the user signed in: the session's CreatedAt.
 	AuthTime time.Time
+	// TokenID is the token's "jti" claim: random, unique to the token, never empty. It is the
+	// key of anything that must happen once per token (the single use of a pending token).
+	TokenID string
 	// Extra holds the claims of the [Config.Claims] hook. It is filled only when the verifying
 	// Manager has a hook, and is nil when there are none.
 	Extra map[string]any
@@ -342,13 +345,45 @@ func (m *Manager) checkCached(e *cacheEntry, now time.Time) (*Claims, error) {
 	return e.claims.clone(), nil
 }
 
+// clone returns a copy of c that shares nothing mutable with it: the cache's copy and every
+// copy handed out are independent, however deep the hook's values.
 func (c *Claims) clone() *Claims {
 	d := *c
 	d.AMR = slices.Clone(c.AMR)
 	if c.Extra != nil {
-		d.Extra = maps.Clone(c.Extra)
+		d.Extra = cloneObject(c.Extra)
 	}
 	return &d
+}
+
+// cloneObject deep-copies a JSON-decoded object: nested objects and arrays are copied, the
+// other values (strings, numbers, booleans, null) are immutable and shared.
+func cloneObject(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	d := make(map[string]any, len(m))
+	for k, v := range m {
+		d[k] = cloneValue(v)
+	}
+	return d
+}
+
+func cloneValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		return cloneObject(v)
+	case []any:
+		if v == nil {
+			return v
+		}
+		d := make([]any, len(v))
+		for i, e := range v {
+			d[i] = cloneValue(e)
+		}
+		return d
+	}
+	return v
 }
 
 // verifyToken verifies a token of kind completely.
@@ -418,7 +453,7 @@ func (m *Manager) verifyToken(token string, kind *tokenKind, now time.Time) (*Cl
 		return nil, nil, errIssuer
 	case !audienceHas(tc.Aud, m.audienceJSON, m.audience):
 		return nil, nil, errAudience
-	case tc.Sub == "" || tc.Exp == 0 || tc.Iat == 0 || (kind.session && tc.Sid == ""):
+	case tc.Sub == "" || tc.Jti == "" || tc.Exp == 0 || tc.Iat == 0 || (kind.session && tc.Sid == ""):
 		return nil, nil, errMissingClaim
 	}
 	skew := m.cfg.ClockSkew
@@ -440,6 +475,7 @@ func (m *Manager) verifyToken(token string, kind *tokenKind, now time.Time) (*Cl
 		AMR:       tc.Amr,
 		IssuedAt:  time.Unix(tc.Iat, 0),
 		ExpiresAt: exp,
+		TokenID:   tc.Jti,
 	}
 	if tc.AuthTime != 0 {
 		c.AuthTime = time.Unix(tc.AuthTime, 0)

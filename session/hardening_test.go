@@ -1,0 +1,467 @@
+package session_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jws"
+
+	"github.com/walletauth/walletauth/session"
+	"github.com/walletauth/walletauth/store"
+	"github.com/walletauth/walletauth/store/memstore"
+)
+
+// TestTokenID: Verify, a cache hit and VerifyPending give the token's jti, unique per token; a
+// token without one is refused.
+func TestTokenID(t *testing.T) {
+	e := newEnv(t)
+	m := e.manager()
+	seen := map[string]bool{}
+	for range 3 {
+		tok := e.create(m, alice)
+		_, p := segments(t, tok.AccessToken)
+		jti, _ := p["jti"].(string)
+		if jti == "" || seen[jti] {
+			t.Fatalf("jti %q", jti)
+		}
+		seen[jti] = true
+		for i := range 2 { // a miss, then a cache hit
+			c, err := m.Verify(tok.AccessToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.TokenID != jti {
+				t.Errorf("Verify #%d: TokenID %q, want %q", i, c.TokenID, jti)
+			}
+		}
+	}
+	pending, _, err := m.MintPending(alice, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, p := segments(t, pending)
+	c, err := m.VerifyPending(pending)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TokenID == "" || c.TokenID != p["jti"] || seen[c.TokenID] {
+		t.Errorf("VerifyPending: TokenID %q, jti %v", c.TokenID, p["jti"])
+	}
+
+	// Signed by the Manager's own key but without a jti: refused.
+	tok := e.create(m, alice)
+	kid := kidOf(t, tok.AccessToken)
+	_, priv := e.storedKey(kid)
+	hdr := map[string]any{"alg": "EdDSA", "typ": "at+jwt", "kid": kid}
+	good := claimsFor(tok.SessionID, e.clock.Now())
+	if _, err := m.Verify(craft(hdr, good, "EdDSA", priv)); err != nil {
+		t.Fatalf("control: %v", err)
+	}
+	for _, jti := range []any{nil, ""} {
+		if _, err := m.Verify(craft(hdr, with(good, "jti", jti), "EdDSA", priv)); !errors.Is(err, session.ErrTokenInvalid) {
+			t.Errorf("jti %v: %v", jti, err)
+		}
+	}
+}
+
+var (
+	p256N    = elliptic.P256().Params().N
+	p256Half = new(big.Int).Rsh(p256N, 1)
+)
+
+// sigS returns the s of a token's ES256 signature.
+func sigS(t *testing.T, token string) *big.Int {
+	t.Helper()
+	sig, err := base64.RawURLEncoding.DecodeString(token[strings.LastIndexByte(token, '.')+1:])
+	if err != nil || len(sig) != 64 {
+		t.Fatalf("signature of %d bytes: %v", len(sig), err)
+	}
+	return new(big.Int).SetBytes(sig[32:])
+}
+
+// malleate returns the token with its ES256 signature (r, s) replaced by (r, n−s).
+func malleate(t *testing.T, token string) string {
+	t.Helper()
+	i := strings.LastIndexByte(token, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(token[i+1:])
+	if err != nil || len(sig) != 64 {
+		t.Fatalf("signature of %d bytes: %v", len(sig), err)
+	}
+	s := new(big.Int).SetBytes(sig[32:])
+	s.Sub(p256N, s).FillBytes(sig[32:])
+	return token[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// TestES256HighSRefused: the twin (r, n−s) of a minted ES256 token, which jwx accepts, is
+// refused, cached twin or not, access or pending token.
+func TestES256HighSRefused(t *testing.T) {
+	e := newEnv(t)
+	m := e.manager(func(c *session.Config) { c.Algorithm = "ES256" })
+	tok := e.create(m, alice)
+	_, priv := e.storedKey(kidOf(t, tok.AccessToken))
+	pub := &priv.(*ecdsa.PrivateKey).PublicKey
+	pending, _, err := m.MintPending(alice, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		token  string
+		verify func(string) (*session.Claims, error)
+	}{{"access", tok.AccessToken, m.Verify}, {"pending", pending, m.VerifyPending}} {
+		twin := malleate(t, c.token)
+		if sigS(t, twin).Cmp(p256Half) <= 0 {
+			t.Fatalf("%s: the twin is low-s", c.name)
+		}
+		// jwx alone accepts both texts: the refusal is this package's.
+		for _, text := range []string{c.token, twin} {
+			if _, err := jws.Verify([]byte(text), jws.WithKey(jwa.ES256(), pub)); err != nil {
+				t.Fatalf("%s: jws.Verify: %v", c.name, err)
+			}
+		}
+		if _, err := c.verify(twin); !errors.Is(err, session.ErrTokenInvalid) {
+			t.Errorf("%s: high-s twin before the original: %v", c.name, err)
+		}
+		if _, err := c.verify(c.token); err != nil { // cached, for the access token
+			t.Fatalf("%s: original: %v", c.name, err)
+		}
+		if _, err := c.verify(twin); !errors.Is(err, session.ErrTokenInvalid) {
+			t.Errorf("%s: high-s twin after the original: %v", c.name, err)
+		}
+	}
+	// A token crafted with the key and s above n/2 is refused too; its low-s form verifies.
+	good := claimsFor(tok.SessionID, e.clock.Now())
+	crafted := craft(map[string]any{"alg": "ES256", "typ": "at+jwt", "kid": kidOf(t, tok.AccessToken)}, good, "ES256", priv)
+	if _, err := m.Verify(crafted); err != nil {
+		t.Fatalf("crafted low-s: %v", err)
+	}
+	if _, err := m.Verify(malleate(t, crafted)); !errors.Is(err, session.ErrTokenInvalid) {
+		t.Errorf("crafted high-s: %v", err)
+	}
+}
+
+// TestES256MintsLowS: every ES256 token minted has s ≤ n/2 (about half would not, unnormalised).
+func TestES256MintsLowS(t *testing.T) {
+	e := newEnv(t)
+	m := e.manager(func(c *session.Config) { c.Algorithm = "ES256" })
+	for i := range 200 {
+		var token string
+		if i%2 == 0 {
+			p, _, err := m.MintPending(alice, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			token = p
+		} else {
+			token = e.create(m, alice).AccessToken
+		}
+		if s := sigS(t, token); s.Sign() == 0 || s.Cmp(p256Half) > 0 {
+			t.Fatalf("token %d: s = %x is not in [1, n/2]", i, s)
+		}
+		verify := m.Verify
+		if i%2 == 0 {
+			verify = m.VerifyPending
+		}
+		if _, err := verify(token); err != nil {
+			t.Fatalf("token %d: %v", i, err)
+		}
+	}
+}
+
+// TestClaimsCloneIsDeep: nested objects and arrays of the hook's claims are not shared between
+// the claims handed out and the cache.
+func TestClaimsCloneIsDeep(t *testing.T) {
+	e := newEnv(t)
+	m := e.manager(func(c *session.Config) {
+		c.Claims = func(context.Context, store.Session) (map[string]any, error) {
+			return map[string]any{"public_metadata": map[string]any{
+				"plan": "pro", "tags": []any{"a", map[string]any{"k": "v"}},
+			}}, nil
+		}
+	})
+	tok := e.create(m, alice)
+	check := func(what string, c *session.Claims) {
+		t.Helper()
+		pm, _ := c.Extra["public_metadata"].(map[string]any)
+		tags, _ := pm["tags"].([]any)
+		if pm["plan"] != "pro" || len(tags) != 2 || tags[0] != "a" {
+			t.Fatalf("%s: Extra = %v", what, c.Extra)
+		}
+		if inner, _ := tags[1].(map[string]any); inner["k"] != "v" {
+			t.Fatalf("%s: Extra = %v", what, c.Extra)
+		}
+	}
+	mutate := func(c *session.Claims) {
+		pm := c.Extra["public_metadata"].(map[string]any)
+		tags := pm["tags"].([]any)
+		tags[1].(map[string]any)["k"] = "mallory"
+		tags[0] = "mallory"
+		pm["plan"] = "mallory"
+		pm["new"] = true
+	}
+	for i := range 3 { // the miss that fills the cache, then hits
+		c, err := m.Verify(tok.AccessToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("Verify #%d", i), c)
+		mutate(c)
+	}
+}
+
+// flaky is a store whose RevokeSession, GetSession and RevokeUserSessions fail on demand, and
+// which counts the calls of RevokeSession.
+type flaky struct {
+	*memstore.Store
+	mu                             sync.Mutex
+	failRevoke, failGet, failUsers bool
+	revokeCalls                    int
+}
+
+func (f *flaky) set(revoke, get bool) {
+	f.mu.Lock()
+	f.failRevoke, f.failGet, f.failUsers = revoke, get, revoke
+	f.mu.Unlock()
+}
+
+func (f *flaky) calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.revokeCalls
+}
+
+func (f *flaky) RevokeSession(ctx context.Context, id string, now time.Time) error {
+	f.mu.Lock()
+	f.revokeCalls++
+	fail := f.failRevoke
+	f.mu.Unlock()
+	if fail {
+		return errDown
+	}
+	return f.Store.RevokeSession(ctx, id, now)
+}
+
+func (f *flaky) GetSession(ctx context.Context, id string, now time.Time) (store.Session, error) {
+	f.mu.Lock()
+	fail := f.failGet
+	f.mu.Unlock()
+	if fail {
+		return store.Session{}, errDown
+	}
+	return f.Store.GetSession(ctx, id, now)
+}
+
+func (f *flaky) RevokeUserSessions(ctx context.Context, userID, exceptID string, now time.Time) (int, error) {
+	f.mu.Lock()
+	fail := f.failUsers
+	f.mu.Unlock()
+	if fail {
+		return 0, errDown
+	}
+	return f.Store.RevokeUserSessions(ctx, userID, exceptID, now)
+}
+
+func flakyEnv(t *testing.T) (*env, *flaky, *session.Manager) {
+	e := newEnv(t)
+	f := &flaky{Store: e.st}
+	return e, f, e.manager(func(c *session.Config) { c.Sessions = f })
+}
+
+// pastAccessMarks is beyond what a revocation used to be remembered for: AccessTTL, skew and the
+// one-minute margin.
+const pastAccessMarks = session.DefaultAccessTTL + session.DefaultClockSkew + time.Minute + time.Second
+
+// TestRevocationOutage: sign-outs made while the store cannot record them hold on the instance
+// beyond the life of the session's access tokens, and become durable at the first Sync after the
+// store is back: then no instance can refresh the session.
+func TestRevocationOutage(t *testing.T) {
+	logouts := []struct {
+		name     string
+		get      bool // GetSession fails too
+		logout   func(m *session.Manager, tok *session.Tokens) error
+		forgetAt func(tok *session.Tokens, now time.Time) time.Time // when the mark may go, at the earliest
+	}{
+		{"Revoke", false, func(m *session.Manager, tok *session.Tokens) error { return m.Revoke(ctx, tok.SessionID) },
+			func(_ *session.Tokens, now time.Time) time.Time { return now.Add(session.DefaultRefreshLifetime) }},
+		{"RevokeByRefreshToken", false, func(m *session.Manager, tok *session.Tokens) error {
+			return m.RevokeByRefreshToken(ctx, tok.RefreshToken)
+		}, func(_ *session.Tokens, now time.Time) time.Time { return t0.Add(session.DefaultRefreshLifetime) }},
+		{"RevokeByRefreshToken, store unreadable", true, func(m *session.Manager, tok *session.Tokens) error {
+			return m.RevokeByRefreshToken(ctx, tok.RefreshToken)
+		}, func(_ *session.Tokens, now time.Time) time.Time { return now.Add(session.DefaultRefreshLifetime) }},
+		{"RevokeOthers", false, func(m *session.Manager, tok *session.Tokens) error {
+			_, err := m.RevokeOthers(ctx, alice.UserID, "")
+			return err
+		}, func(_ *session.Tokens, now time.Time) time.Time { return t0.Add(session.DefaultRefreshLifetime) }},
+	}
+	for _, tc := range logouts {
+		t.Run(tc.name, func(t *testing.T) {
+			e, f, m := flakyEnv(t)
+			other := e.manager() // an instance on the healthy store
+			tok := e.create(m, alice)
+			e.clock.Advance(time.Second)
+
+			f.set(true, tc.get)
+			if err := tc.logout(m, tok); !errors.Is(err, errDown) {
+				t.Fatalf("logout during the outage: %v", err)
+			}
+			if n := session.RetriesLen(m); n != 1 {
+				t.Fatalf("%d revocations queued", n)
+			}
+			if until := session.RevokedUntil(m, tok.SessionID); until.Before(tc.forgetAt(tok, e.clock.Now())) {
+				t.Errorf("the mark goes at %v, before the session can end", until)
+			}
+			if !strings.Contains(e.logs.String(), `"level":"ERROR","msg":"session: revocation not yet durable`) {
+				t.Errorf("no error logged: %s", e.logs.String())
+			}
+			if _, err := m.Verify(tok.AccessToken); !errors.Is(err, session.ErrSessionRevoked) {
+				t.Errorf("Verify after the logout: %v", err)
+			}
+
+			// Long past the access token's life, the outage goes on: Syncs fail, the mark holds.
+			e.clock.Advance(pastAccessMarks)
+			if err := m.Sync(ctx); !errors.Is(err, errDown) {
+				t.Errorf("Sync during the outage: %v", err)
+			}
+			if session.RetriesLen(m) != 1 || session.RevokedUntil(m, tok.SessionID).IsZero() {
+				t.Fatal("the revocation was dropped during the outage")
+			}
+			f.set(false, false)
+			if _, err := m.Refresh(ctx, tok.RefreshToken); !errors.Is(err, session.ErrSessionRevoked) {
+				t.Errorf("Refresh here, store back, before Sync: %v", err)
+			}
+			if s, err := e.st.GetSession(ctx, tok.SessionID, e.clock.Now()); err != nil || !s.RevokedAt.IsZero() {
+				t.Fatalf("the store has the revocation before the retry: %v, %v", s.RevokedAt, err)
+			}
+
+			// The store is back: the next Sync makes it durable.
+			e.sync(m)
+			if n := session.RetriesLen(m); n != 0 {
+				t.Errorf("%d revocations still queued", n)
+			}
+			s, err := e.st.GetSession(ctx, tok.SessionID, e.clock.Now())
+			if err != nil || s.RevokedAt.IsZero() {
+				t.Fatalf("the store lacks the revocation after Sync: %v, %v", s.RevokedAt, err)
+			}
+			if !strings.Contains(e.logs.String(), `"level":"INFO","msg":"session: revocation now durable"`) {
+				t.Error("durability not logged")
+			}
+			for name, mm := range map[string]*session.Manager{"this instance": m, "another instance": other} {
+				if _, err := mm.Refresh(ctx, tok.RefreshToken); !errors.Is(err, session.ErrSessionRevoked) {
+					t.Errorf("Refresh on %s after Sync: %v", name, err)
+				}
+			}
+			// Durable, the mark need only outlive the access tokens minted up to now.
+			if until, want := session.RevokedUntil(m, tok.SessionID), e.clock.Now().Add(pastAccessMarks-time.Second); !until.Equal(want) {
+				t.Errorf("mark until %v, want %v", until, want)
+			}
+			e.sync(m) // nothing left to retry
+		})
+	}
+}
+
+// TestRevocationOutageReuse: a refresh-token reuse detected while the store cannot record the
+// revocation holds, and is retried.
+func TestRevocationOutageReuse(t *testing.T) {
+	e, f, m := flakyEnv(t)
+	first := e.create(m, alice)
+	second, err := m.Refresh(ctx, first.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	f.set(true, false)
+	if _, err := m.Refresh(ctx, first.RefreshToken); !errors.Is(err, errDown) {
+		t.Fatalf("reuse during the outage: %v", err)
+	}
+	e.clock.Advance(pastAccessMarks)
+	f.set(false, false)
+	if _, err := m.Refresh(ctx, second.RefreshToken); !errors.Is(err, session.ErrSessionRevoked) {
+		t.Errorf("the current token before Sync: %v", err)
+	}
+	e.sync(m)
+	if s, err := e.st.GetSession(ctx, first.SessionID, e.clock.Now()); err != nil || s.RevokedAt.IsZero() {
+		t.Fatalf("the store lacks the revocation: %v, %v", s.RevokedAt, err)
+	}
+}
+
+// TestForgedLogoutNeverRevokes: a refresh token that the store shows is not the session's does
+// not revoke it, even when the store could not have recorded the revocation.
+func TestForgedLogoutNeverRevokes(t *testing.T) {
+	e, f, m := flakyEnv(t)
+	tok := e.create(m, alice)
+	f.set(true, false)
+	if err := m.RevokeByRefreshToken(ctx, forged(tok)); err != nil {
+		t.Fatal(err)
+	}
+	if session.RetriesLen(m) != 0 || f.calls() != 0 {
+		t.Error("a forged token queued or tried a revocation")
+	}
+	if _, err := m.Verify(tok.AccessToken); err != nil {
+		t.Errorf("session ended by a forged token: %v", err)
+	}
+}
+
+// TestRevocationRetries: the queue is bounded (keeping the oldest), a Sync gives up after a few
+// failures in a row, and a revocation whose session has expired leaves the queue.
+func TestRevocationRetries(t *testing.T) {
+	e, f, m := flakyEnv(t)
+	f.set(true, false)
+	const max = 10_000
+	id := func(i int) string { return fmt.Sprintf("sid-%05d", i) }
+	for i := range max + 2 {
+		if err := m.Revoke(ctx, id(i)); !errors.Is(err, errDown) {
+			t.Fatal(err)
+		}
+	}
+	if n := session.RetriesLen(m); n != max {
+		t.Fatalf("%d queued, want %d", n, max)
+	}
+	if !strings.Contains(e.logs.String(), "retry queue is full") {
+		t.Error("a full queue is not logged")
+	}
+	if session.RevokedUntil(m, id(max+1)).IsZero() {
+		t.Error("a revocation beyond the queue is not held on the instance")
+	}
+	// The store is still down: a Sync tries a few, not ten thousand.
+	before := f.calls()
+	if err := m.Sync(ctx); !errors.Is(err, errDown) || !strings.Contains(err.Error(), fmt.Sprint(max)) {
+		t.Errorf("Sync: %v", err)
+	}
+	if n := f.calls() - before; n > 3 {
+		t.Errorf("Sync tried %d revocations on a failing store", n)
+	}
+	// Back: one Sync empties the queue.
+	f.set(false, false)
+	e.sync(m)
+	if n := session.RetriesLen(m); n != 0 {
+		t.Errorf("%d still queued", n)
+	}
+
+	// Queued, then the session expires before the store comes back: dropped.
+	f.set(true, false)
+	if err := m.Revoke(ctx, "sid-late"); !errors.Is(err, errDown) {
+		t.Fatal(err)
+	}
+	e.clock.Advance(session.DefaultRefreshLifetime)
+	_ = m.Sync(ctx)
+	if n := session.RetriesLen(m); n != 0 {
+		t.Errorf("%d queued after the session expired", n)
+	}
+	f.set(false, false)
+	e.clock.Advance(session.DefaultClockSkew + time.Minute)
+	e.sync(m)
+	if n := session.RevokedLen(m); n != 0 {
+		t.Errorf("revoked set holds %d after every session expired", n)
+	}
+}
