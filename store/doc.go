@@ -31,11 +31,13 @@
 //   - [SessionStore]: refresh sessions, their rotation and revocation.
 //   - [UserStore]: users and their wallets.
 //   - [MetadataStore]: users' public, private and unsafe metadata (JSON objects).
+//   - [ContactStore]: users' email addresses and phone numbers, verified or not.
+//   - [CodeStore]: one-time verification codes (hashes) with their failures.
 //   - [MFAStore]: TOTP factors (sealed secrets, the last accepted time step) and recovery codes
 //     (hashes).
 //
-// [Store] composes the roles. Further roles (contacts and verification codes, linked OAuth
-// accounts) are added here as the features that need them land.
+// [Store] composes the roles. Further roles (linked OAuth accounts) are added here as the features
+// that need them land.
 //
 // # Conformance
 //

@@ -316,6 +316,77 @@ type MFAStore interface {
 	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
 }
 
+// Contact is a user's email address or phone number. (UserID, Kind, Value) is the key.
+type Contact struct {
+	UserID string
+	// Kind is "email" or "phone".
+	Kind string
+	// Value is normalised by the caller: an email address in lower case, a phone number in
+	// E.164 form (+ and digits).
+	Value   string
+	AddedAt time.Time
+	// VerifiedAt is zero until the user proved to receive messages there.
+	VerifiedAt time.Time
+	// Primary marks the one verified contact of its kind that messages go to.
+	Primary bool
+}
+
+// ContactStore keeps users' email addresses and phone numbers. A verified contact belongs to one
+// user only; unverified ones may be claimed by several users at once (any of them may be the
+// owner until one proves it).
+type ContactStore interface {
+	// AddContact adds an unverified contact to the user; when the user has it already, it
+	// changes nothing and returns the stored one. ErrInvalid when UserID, Kind or Value is
+	// empty or Kind is neither "email" nor "phone".
+	AddContact(ctx context.Context, c Contact) (Contact, error)
+
+	// ListContacts returns the user's contacts in the order they were added.
+	ListContacts(ctx context.Context, userID string) ([]Contact, error)
+
+	// VerifyContact marks the user's contact verified at now, atomically: ErrNotFound when the
+	// user has no such contact, ErrConflict when another user has it verified. The first
+	// verified contact of its kind becomes primary.
+	VerifyContact(ctx context.Context, userID, kind, value string, now time.Time) (Contact, error)
+
+	// SetPrimaryContact makes the user's verified contact the primary one of its kind (and the
+	// former primary not): ErrNotFound when the user has no such contact, ErrConflict when it is
+	// not verified.
+	SetPrimaryContact(ctx context.Context, userID, kind, value string) error
+
+	// DeleteContact removes the user's contact. Deleting an absent contact is not an error.
+	DeleteContact(ctx context.Context, userID, kind, value string) error
+}
+
+// VerificationCode is a one-time code sent to a contact, stored as a hash. Key binds it to its
+// purpose, user and target (the caller builds it, e.g. "verify:email:usr_1:a@b.example").
+type VerificationCode struct {
+	Key       string
+	Hash      []byte
+	ExpiresAt time.Time
+	// Failures counts wrong codes tried against it.
+	Failures int
+}
+
+// CodeStore keeps verification codes.
+type CodeStore interface {
+	// PutCode stores a code, replacing any under the same key (a resend voids the old code).
+	// ErrInvalid when Key or Hash is empty or ExpiresAt is zero.
+	PutCode(ctx context.Context, c VerificationCode, now time.Time) error
+
+	// GetCode returns the live code under key, or ErrNotFound.
+	GetCode(ctx context.Context, key string, now time.Time) (VerificationCode, error)
+
+	// ConsumeCode deletes the live code under key when its Hash equals hash (compared in
+	// constant time), atomically: of concurrent calls exactly one succeeds. ErrNotFound when
+	// there is no live code or the hash differs.
+	ConsumeCode(ctx context.Context, key string, hash []byte, now time.Time) error
+
+	// AddCodeFailure adds one to the live code's Failures and returns the new count, deleting the
+	// code when the count reaches maxFailures (so that it is dead), atomically. ErrNotFound when
+	// there is no live code.
+	AddCodeFailure(ctx context.Context, key string, maxFailures int, now time.Time) (int, error)
+}
+
 // Store is everything walletauth keeps. Implementations are safe for concurrent use.
 type Store interface {
 	NonceStore
@@ -325,6 +396,8 @@ type Store interface {
 	UserStore
 	MetadataStore
 	MFAStore
+	ContactStore
+	CodeStore
 	// Close releases the store's resources. Later calls fail with an error wrapping ErrClosed;
 	// closing again does nothing.
 	Close() error

@@ -1,7 +1,7 @@
 // Package memstore is an in-memory implementation of [store.Store], for tests, development and
 // single-instance deployments that can afford to lose everything on restart: nonces, counters,
-// signing keys, sessions, users with their wallets and metadata, and their second factors (TOTP
-// factors and recovery codes).
+// signing keys, sessions, users with their wallets, metadata, contacts and second factors (TOTP
+// factors and recovery codes), and verification codes.
 //
 // # Use
 //
@@ -17,26 +17,32 @@
 // [DefaultMaxKeys] signing keys, [DefaultMaxSessions] sessions, [DefaultMaxUsers] users,
 // [DefaultMaxWallets] wallets and [DefaultMaxMetadata] metadata documents (of all users
 // together), [DefaultMaxTOTP] TOTP factors and [DefaultMaxRecoveryCodes] recovery codes (of all
-// users together) unless [WithMaxNonces], [WithMaxCounters], [WithMaxKeys], [WithMaxSessions],
-// [WithMaxUsers], [WithMaxWallets], [WithMaxMetadata], [WithMaxTOTP] and [WithMaxRecoveryCodes]
-// say otherwise, so that a flood of requests cannot grow the process without limit. A store that
+// users together), [DefaultMaxContacts] contacts (of all users together) and
+// [DefaultMaxVerificationCodes] verification codes unless [WithMaxNonces], [WithMaxCounters],
+// [WithMaxKeys], [WithMaxSessions], [WithMaxUsers], [WithMaxWallets], [WithMaxMetadata],
+// [WithMaxTOTP], [WithMaxRecoveryCodes], [WithMaxContacts] and [WithMaxVerificationCodes] say
+// otherwise, so that a flood of requests cannot grow the process without limit. A store that
 // is full of live records refuses new ones with an error wrapping [store.ErrCapacity]; it never
 // evicts a live record to make room, which would let one client spoil another's sign-in. Records
 // already held keep working when the store is full: nonces can be read, consumed and deleted,
-// counters keep counting, sessions keep refreshing. A revoked session is live until it expires
+// counters keep counting, sessions keep refreshing, codes are replaced, consumed and counted. A
+// revoked session is live until it expires
 // (its revocation must stay visible), and users never expire, so a store full of users refuses
 // new ones for good; a store full of wallets refuses new users and linked wallets until wallets
 // are unlinked. Nor do metadata, TOTP factors and recovery codes expire: a store full of them
 // refuses a member of a user's metadata that is not set (replacing or deleting one needs no
 // room), a new user's factor (replacing a user's unconfirmed factor needs no room) or a set of
 // codes larger than the one it replaces, until members are deleted, factors deleted and codes
-// used or replaced by fewer. One metadata document holds at most [MaxMetadataSize] bytes (64
+// used or replaced by fewer. Contacts do not expire either: a store full of them refuses a new
+// contact (adding one a user has, verifying and making primary need no room) until contacts are
+// deleted. One metadata document holds at most [MaxMetadataSize] bytes (64
 // KiB), and one user at most [MaxRecoveryCodesPerUser] recovery codes: a larger document or set is
 // [store.ErrInvalid], whatever the room.
 //
 // # Expiry
 //
-// Each kind of record that expires is indexed by its expiry (a min-heap beside the map); a session
+// Each kind of record that expires (nonces, counters, keys, sessions, verification codes) is
+// indexed by its expiry (a min-heap beside the map); a session
 // expires at the earlier of its idle and absolute expiries. Every call that can add a record first
 // removes up to 32 records that have expired at the call's now, earliest first, so a full store
 // refuses a new record only when none of its records has expired. Expired records thus go at least
@@ -78,10 +84,21 @@
 // recovery codes (the mfa package empties them itself). UseRecoveryCode compares the hash given
 // with each of the user's codes in constant time.
 //
+// # Contacts and verification codes
+//
+// Contacts are held by (user id, kind, value), and each user's also in a list in the order added;
+// verified ones are also indexed by (kind, value), so that VerifyContact finds in O(1) whether
+// another user has the value verified. VerifyContact makes a contact primary when the user has
+// no primary contact of its kind; verifying a verified contact changes nothing. SetPrimaryContact
+// and DeleteContact cost O(the user's contacts). Contacts refer to no user record. A
+// verification code is held by key; ConsumeCode compares the hash given with the code's in
+// constant time, and AddCodeFailure removes the code at once when its count reaches the maximum
+// (a maximum below 1 is [store.ErrInvalid]).
+//
 // # Copies
 //
 // The store copies every slice it is given (a key's Private, a session's AMR and hashes, each of its
 // retired hashes and the list that holds them, a user's wallets, a metadata document, a factor's
-// sealed secret, each recovery code hash) and every slice it returns, so callers and the store
+// sealed secret, each recovery code hash, a verification code's hash) and every slice it returns, so callers and the store
 // never share memory.
 package memstore

@@ -44,6 +44,13 @@ const (
 	// MaxRecoveryCodesPerUser is the most recovery codes that one user holds: a
 	// [Store.ReplaceRecoveryCodes] with more returns an error wrapping [store.ErrInvalid].
 	MaxRecoveryCodesPerUser = 64
+	// DefaultMaxContacts is the number of contacts (email addresses and phone numbers), of all
+	// users together, that a store keeps unless [WithMaxContacts] says otherwise: five for each of
+	// [DefaultMaxUsers] users.
+	DefaultMaxContacts = 5_000_000
+	// DefaultMaxVerificationCodes is the number of verification codes a store keeps unless
+	// [WithMaxVerificationCodes] says otherwise.
+	DefaultMaxVerificationCodes = 100_000
 )
 
 // purgeBatch is the most expired records of one kind that one call removes. Every call that may
@@ -76,6 +83,8 @@ type config struct {
 	maxMetadata int
 	maxTOTP     int
 	maxCodes    int
+	maxContacts int
+	maxVerify   int
 }
 
 // WithMaxNonces sets how many nonces the store keeps at most; n <= 0 means [DefaultMaxNonces].
@@ -166,6 +175,26 @@ func WithMaxRecoveryCodes(n int) Option {
 	}
 }
 
+// WithMaxContacts sets how many contacts, of all users together, the store keeps at most; n <= 0
+// means [DefaultMaxContacts].
+func WithMaxContacts(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxContacts = n
+		}
+	}
+}
+
+// WithMaxVerificationCodes sets how many verification codes the store keeps at most; n <= 0 means
+// [DefaultMaxVerificationCodes].
+func WithMaxVerificationCodes(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxVerify = n
+		}
+	}
+}
+
 // Store is a [store.Store] that keeps its records in memory. It is safe for concurrent use. The
 // zero value is not usable; call [New].
 type Store struct {
@@ -196,6 +225,15 @@ type Store struct {
 	codes    map[string][][]byte
 	nCodes   int
 	maxCodes int
+	// contacts holds the contacts by key, userContacts the same contacts by user id in the order
+	// added (a user without contacts has no entry), verified the user id of each verified
+	// contact by kind and value.
+	contacts     map[contactKey]*store.Contact
+	userContacts map[string][]*store.Contact
+	verified     map[claim]string
+	maxContacts  int
+	// verifyCodes holds the verification codes by key.
+	verifyCodes table[store.VerificationCode]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -203,7 +241,8 @@ var _ store.Store = (*Store)(nil)
 // New returns an empty store. Without options it keeps at most [DefaultMaxNonces] nonces,
 // [DefaultMaxCounters] counters, [DefaultMaxKeys] signing keys, [DefaultMaxSessions] sessions,
 // [DefaultMaxUsers] users, [DefaultMaxWallets] wallets, [DefaultMaxMetadata] metadata documents,
-// [DefaultMaxTOTP] TOTP factors and [DefaultMaxRecoveryCodes] recovery codes.
+// [DefaultMaxTOTP] TOTP factors, [DefaultMaxRecoveryCodes] recovery codes, [DefaultMaxContacts]
+// contacts and [DefaultMaxVerificationCodes] verification codes.
 func New(opts ...Option) *Store {
 	c := config{
 		maxNonces:   DefaultMaxNonces,
@@ -215,27 +254,34 @@ func New(opts ...Option) *Store {
 		maxMetadata: DefaultMaxMetadata,
 		maxTOTP:     DefaultMaxTOTP,
 		maxCodes:    DefaultMaxRecoveryCodes,
+		maxContacts: DefaultMaxContacts,
+		maxVerify:   DefaultMaxVerificationCodes,
 	}
 	for _, o := range opts {
 		o(&c)
 	}
 	s := &Store{
-		nonces:      newTable[store.Nonce](c.maxNonces),
-		counters:    newTable[int64](c.maxCounters),
-		keys:        newTable[store.SigningKey](c.maxKeys),
-		sessions:    newTable[store.Session](c.maxSessions),
-		byUser:      make(map[string]map[string]*entry[store.Session]),
-		revoked:     make(map[string]*entry[store.Session]),
-		users:       make(map[string]*store.User),
-		wallets:     make(map[string]*store.User),
-		maxUsers:    c.maxUsers,
-		maxWallets:  c.maxWallets,
-		metadata:    make(map[string]*store.Metadata),
-		maxMetadata: c.maxMetadata,
-		totp:        make(map[string]*store.TOTP),
-		maxTOTP:     c.maxTOTP,
-		codes:       make(map[string][][]byte),
-		maxCodes:    c.maxCodes,
+		nonces:       newTable[store.Nonce](c.maxNonces),
+		counters:     newTable[int64](c.maxCounters),
+		keys:         newTable[store.SigningKey](c.maxKeys),
+		sessions:     newTable[store.Session](c.maxSessions),
+		byUser:       make(map[string]map[string]*entry[store.Session]),
+		revoked:      make(map[string]*entry[store.Session]),
+		users:        make(map[string]*store.User),
+		wallets:      make(map[string]*store.User),
+		maxUsers:     c.maxUsers,
+		maxWallets:   c.maxWallets,
+		metadata:     make(map[string]*store.Metadata),
+		maxMetadata:  c.maxMetadata,
+		totp:         make(map[string]*store.TOTP),
+		maxTOTP:      c.maxTOTP,
+		codes:        make(map[string][][]byte),
+		maxCodes:     c.maxCodes,
+		contacts:     make(map[contactKey]*store.Contact),
+		userContacts: make(map[string][]*store.Contact),
+		verified:     make(map[claim]string),
+		maxContacts:  c.maxContacts,
+		verifyCodes:  newTable[store.VerificationCode](c.maxVerify),
 	}
 	s.sessions.onRemove = s.dropSession
 	return s
@@ -403,6 +449,9 @@ type Sizes struct {
 	// TOTP is the number of TOTP factors, RecoveryCodes the number of unused recovery codes of all
 	// users together; both are bounded.
 	TOTP, RecoveryCodes int
+	// Contacts is the number of contacts of all users together, bounded. VerificationCodes
+	// includes expired codes not purged yet, and does not exceed its maximum.
+	Contacts, VerificationCodes int
 }
 
 // Sizes reports how many records of each kind the store holds.
@@ -410,15 +459,17 @@ func (s *Store) Sizes() Sizes {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return Sizes{
-		Nonces:        len(s.nonces.m),
-		Counters:      len(s.counters.m),
-		Keys:          len(s.keys.m),
-		Sessions:      len(s.sessions.m),
-		Users:         len(s.users),
-		Wallets:       len(s.wallets),
-		Metadata:      s.nMetadata,
-		TOTP:          len(s.totp),
-		RecoveryCodes: s.nCodes,
+		Nonces:            len(s.nonces.m),
+		Counters:          len(s.counters.m),
+		Keys:              len(s.keys.m),
+		Sessions:          len(s.sessions.m),
+		Users:             len(s.users),
+		Wallets:           len(s.wallets),
+		Metadata:          s.nMetadata,
+		TOTP:              len(s.totp),
+		RecoveryCodes:     s.nCodes,
+		Contacts:          len(s.contacts),
+		VerificationCodes: len(s.verifyCodes.m),
 	}
 }
 
@@ -435,6 +486,8 @@ func (s *Store) Close() error {
 	s.users, s.wallets = nil, nil
 	s.metadata, s.nMetadata = nil, 0
 	s.totp, s.codes, s.nCodes = nil, nil, 0
+	s.contacts, s.userContacts, s.verified = nil, nil, nil
+	s.verifyCodes = table[store.VerificationCode]{}
 	return nil
 }
 

@@ -33,7 +33,8 @@ func TestConformanceSmallBounds(t *testing.T) {
 		s := memstore.New(memstore.WithMaxNonces(101), memstore.WithMaxCounters(101),
 			memstore.WithMaxKeys(101), memstore.WithMaxSessions(101), memstore.WithMaxUsers(101),
 			memstore.WithMaxWallets(101), memstore.WithMaxMetadata(101),
-			memstore.WithMaxTOTP(101), memstore.WithMaxRecoveryCodes(101))
+			memstore.WithMaxTOTP(101), memstore.WithMaxRecoveryCodes(101),
+			memstore.WithMaxContacts(101), memstore.WithMaxVerificationCodes(101))
 		t.Cleanup(func() { s.Close() })
 		return s
 	})

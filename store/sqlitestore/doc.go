@@ -47,6 +47,15 @@
 // One user holds at most [MaxRecoveryCodesPerUser] codes; a LastStep below zero, a zero now of
 // UseTOTPStep, an empty hash and a hash given twice are [store.ErrInvalid].
 //
+// A contact is a row of the table contacts, keyed by (user_id, kind, value), with verified_at NULL
+// while it is unverified, is_primary 0 or 1, and a position that orders the user's contacts as
+// added (AddContact gives a contact the position after the user's greatest). A partial unique
+// index on (kind, value) WHERE verified_at IS NOT NULL keeps a verified value to one user, and a
+// CHECK keeps an unverified contact from being primary, whoever writes the table. A verification
+// code is a row of verification_codes keyed by key, with its hash as a BLOB and its failures.
+// Neither table refers to a user row. A zero now of VerifyContact, a negative Failures and a
+// maxFailures below 1 are [store.ErrInvalid].
+//
 // # Concurrency
 //
 // A file database runs in WAL mode with synchronous=NORMAL (a commit is durable across a crash of
@@ -55,11 +64,12 @@
 // process instead of contending for SQLite's write lock: "database is locked" cannot arise between
 // the goroutines of one process, only when another process holds the lock for longer than the busy
 // timeout. Reads (GetNonce, ListKeys, GetSession, ListSessions, RevokedSince, GetUser,
-// UserByWallet, GetMetadata, GetTOTP, CountRecoveryCodes) use a separate pool of read-only
+// UserByWallet, GetMetadata, GetTOTP, CountRecoveryCodes, ListContacts, GetCode) use a separate pool of read-only
 // connections, which WAL lets run beside the writer. An in-memory database uses one connection for
 // everything, since each connection to ":memory:" would be a database of its own.
 //
-// Every operation but CreateUser and ReplaceRecoveryCodes is a single statement, atomic without a
+// Every operation but CreateUser, ReplaceRecoveryCodes, ConsumeCode and AddCodeFailure is a
+// single statement, atomic without a
 // transaction: ConsumeNonce and UseRecoveryCode are a DELETE ... RETURNING, AddNonceFailure an
 // UPDATE ... RETURNING, IncrementCounter an INSERT ... ON CONFLICT DO UPDATE ... RETURNING,
 // CreateNonce, CreateKey and CreateSession upserts that replace only an expired row, PutTOTP an
@@ -83,19 +93,32 @@
 // ReplaceRecoveryCodes deletes the user's codes and inserts the new ones in such a transaction, so
 // that the old set is void at the commit that makes the new one usable.
 //
+// AddContact is an INSERT ... ON CONFLICT DO UPDATE (of nothing) ... RETURNING, which returns the
+// new contact or the one the user has in one statement. VerifyContact is the UPDATE contacts SET
+// verified_at = now, is_primary = NOT EXISTS (the user's primary of the kind) WHERE (the contact)
+// AND verified_at IS NULL AND NOT EXISTS (a verified contact of the kind and value) RETURNING
+// ..., so that of users verifying one value at once exactly one wins; SetPrimaryContact is one
+// UPDATE of the user's contacts of the kind guarded by EXISTS (the contact, verified); when either
+// changes nothing, a read tells [store.ErrNotFound] from [store.ErrConflict] (or, for
+// VerifyContact, from a contact the user has verified already, which it returns unchanged).
+// PutCode is an upsert. ConsumeCode reads the live code's hash, compares it in constant time (SQL's
+// = does not) and deletes the code, and AddCodeFailure adds one to the failures and deletes the
+// code at the maximum, each in one transaction on the writer (BEGIN IMMEDIATE).
+//
 // Statements are prepared per role (nonces, counters, keys, sessions, users, metadata, second
-// factors) on the first call of the role, so a store used for some roles only never prepares the
+// factors, contacts, verification codes) on the first call of the role, so a store used for some roles only never prepares the
 // rest.
 //
 // # Expiry
 //
 // Expired rows are invisible at once (every query compares with the caller's now) and deleted in
 // batches: every 256th CreateNonce deletes up to 1024 expired nonces, every 256th counter started
-// deletes up to 1024 ended counters, and every 256th CreateSession up to 1024 ended sessions, so
+// deletes up to 1024 ended counters, every 256th CreateSession up to 1024 ended sessions, and
+// every 256th PutCode up to 1024 expired verification codes, so
 // the tables stay near the size of their live rows and no call does unbounded work. Keys are few
 // and made seldom: every CreateKey deletes up to 1024 expired keys. CreateKey and CreateSession
 // take no now; the new record's CreatedAt stands for it (with a zero CreatedAt they purge and
-// replace nothing). Users, metadata, TOTP factors and recovery codes do not expire.
+// replace nothing). Users, metadata, TOTP factors, recovery codes and contacts do not expire.
 //
 // # Errors and cancellation
 //

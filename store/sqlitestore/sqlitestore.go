@@ -103,6 +103,9 @@ type Store struct {
 	getMetadata, setMetadata, deleteMetadata                                       *sql.Stmt
 	putTOTP, getTOTP, useTOTPStep, totpExists, resealTOTP, deleteTOTP              *sql.Stmt
 	deleteRecoveryCodes, insertRecoveryCode, useRecoveryCode, countRecoveryCodes   *sql.Stmt
+	addContact, listContacts, getContact, verifyContact                            *sql.Stmt
+	setPrimaryContact, deleteContact                                               *sql.Stmt
+	putCode, getCode, codeHash, deleteCode, addCodeFailure, purgeCodes             *sql.Stmt
 
 	prepared [roles]prepared
 
@@ -110,6 +113,7 @@ type Store struct {
 	creates    atomic.Uint64 // CreateNonce calls, to pace purges
 	increments atomic.Uint64 // IncrementCounter calls that may have created a counter
 	sessions   atomic.Uint64 // CreateSession calls, to pace purges
+	codePuts   atomic.Uint64 // PutCode calls, to pace purges
 }
 
 var _ store.Store = (*Store)(nil)
@@ -168,6 +172,8 @@ const (
 	userRole
 	metadataRole
 	mfaRole
+	contactRole
+	codeRole
 	roles
 )
 
@@ -255,6 +261,20 @@ func (s *Store) prepare(ctx context.Context, r role) error {
 		s.insertRecoveryCode = prep(s.w, insertRecoveryCodeSQL)
 		s.useRecoveryCode = prep(s.w, useRecoveryCodeSQL)
 		s.countRecoveryCodes = prep(s.r, countRecoveryCodesSQL)
+	case contactRole:
+		s.addContact = prep(s.w, addContactSQL)
+		s.listContacts = prep(s.r, listContactsSQL)
+		s.getContact = prep(s.r, getContactSQL)
+		s.verifyContact = prep(s.w, verifyContactSQL)
+		s.setPrimaryContact = prep(s.w, setPrimaryContactSQL)
+		s.deleteContact = prep(s.w, deleteContactSQL)
+	case codeRole:
+		s.putCode = prep(s.w, putCodeSQL)
+		s.getCode = prep(s.r, getCodeSQL)
+		s.codeHash = prep(s.w, codeHashSQL)
+		s.deleteCode = prep(s.w, deleteCodeSQL)
+		s.addCodeFailure = prep(s.w, addCodeFailureSQL)
+		s.purgeCodes = prep(s.w, purgeCodesSQL)
 	}
 	if err != nil {
 		for _, st := range p.stmts {

@@ -77,6 +77,32 @@
 // deleting them all; other users' codes untouched (the same hash in two users' sets is two codes);
 // exact matching of user IDs and hashes; CountRecoveryCodes.
 //
+// For contacts: round trips of every field (AddedAt in any zone to the nanosecond, or zero);
+// ListContacts in the order of addition (not of AddedAt, kind or value), also after deletions,
+// with exact user IDs; AddContact storing a contact unverified and not primary, and returning the
+// stored one unchanged when the user has it (verified or not); [store.ErrInvalid] for an empty
+// UserID, Kind or Value or a Kind other than "email" and "phone" (compared exactly);
+// VerifyContact setting VerifiedAt to now, making the first verified contact of a kind primary and
+// the second not (kinds and users apart), [store.ErrNotFound] for a contact the user has not got,
+// and [store.ErrConflict], changing nothing, when another user has the value verified (until that
+// user deletes it); SetPrimaryContact leaving exactly one primary of the kind, other kinds and
+// users alone, [store.ErrConflict] for an unverified contact and [store.ErrNotFound] for an
+// unknown one; idempotent DeleteContact, after which a deleted primary leaves none primary and a
+// deleted verified value is free. Races: two users claiming one value at once both keep it; of 20
+// users verifying one value exactly one wins (the others keep an unverified claim); 20 callers
+// adding one contact store it once; callers setting primaries at once leave exactly one.
+//
+// For verification codes: round trips of every field (the hash as arbitrary bytes, a one-byte
+// hash, a long key); copies in and out; PutCode replacing a code whole (a resend voids the old
+// hash and restarts the failures; a live or an expired code); [store.ErrInvalid] for an empty Key
+// or Hash or a zero ExpiresAt, which replaces nothing; a code at or after its expiry behaving as
+// an absent one; exact keys; ConsumeCode with the right hash once, then [store.ErrNotFound], and
+// with a wrong hash (close to the right one, another key's) [store.ErrNotFound] leaving the code
+// as it was; AddCodeFailure counting from the Failures given and deleting the code at the
+// maximum, so that even the right hash finds nothing. Races: of 20 consumers exactly one wins; of
+// 20 failures with a maximum of 5 exactly five succeed, returning 1 to 5, and the code is dead
+// after; consumers racing failures consume at most once, and only before the maximum.
+//
 // For all: that a call with a cancelled context returns an error wrapping [context.Canceled] and
 // changes nothing; that concurrent calls keep their promises (one consumer of a nonce, no lost
 // increment, one winner of 50 refreshes with one hash, whose retired hashes are the ones kept, and
@@ -122,6 +148,15 @@
 //     it sets metadata, so a store may or may not check that the user exists, and it never gives
 //     one member more than 16 KiB, as a store may bound the size (memstore and sqlitestore allow
 //     64 KiB).
+//   - A contact given to AddContact with a VerifiedAt or Primary is stored unverified and not
+//     primary. VerifyContact at the zero time is [store.ErrInvalid] (a contact verified then
+//     would look unverified). Verifying a contact the user has verified already is no error and
+//     does not change which contact is primary; whether it moves VerifiedAt is left open. The
+//     suite does not ask whether a user may add a value another user has verified, nor which
+//     contact (if any) becomes primary when a user whose primary was deleted verifies another.
+//   - AddCodeFailure is never given a maximum below 1, nor PutCode a negative Failures (memstore
+//     and sqlitestore refuse both with [store.ErrInvalid]). A wrong hash given to ConsumeCode is
+//     not a failure: the caller counts failures with AddCodeFailure.
 //   - CreateKey and CreateSession take no now, so the suite accepts both answers to re-creating an
 //     ID whose record has expired: [store.ErrConflict], or success that keeps the new record whole.
 //     A record that is live at the new one's CreatedAt, or any held record when CreatedAt is zero,

@@ -44,6 +44,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Wallets", walletTests},
 		{"Metadata", metadataTests},
 		{"MFA", mfaTests},
+		{"Contacts", contactTests},
+		{"Codes", codeTests},
 		{"Cancelled", cancelledTests},
 		{"Concurrent", concurrentTests},
 		{"Close", closeTests},
@@ -120,6 +122,15 @@ var cancelledTests = []test{
 	{"ReplaceRecoveryCodes", testCancelledReplaceRecoveryCodes},
 	{"UseRecoveryCode", testCancelledUseRecoveryCode},
 	{"CountRecoveryCodes", testCancelledCountRecoveryCodes},
+	{"AddContact", testCancelledAddContact},
+	{"ListContacts", testCancelledListContacts},
+	{"VerifyContact", testCancelledVerifyContact},
+	{"SetPrimaryContact", testCancelledSetPrimaryContact},
+	{"DeleteContact", testCancelledDeleteContact},
+	{"PutCode", testCancelledPutCode},
+	{"GetCode", testCancelledGetCode},
+	{"ConsumeCode", testCancelledConsumeCode},
+	{"AddCodeFailure", testCancelledAddCodeFailure},
 }
 
 var concurrentTests = []test{
@@ -732,6 +743,11 @@ func testCloseCallsFail(t *testing.T, s store.Store) {
 	putTOTP(t, s, newTOTP("beforeClose"))
 	codes := codeHashes("beforeClose", 2)
 	replaceCodes(t, s, "beforeClose", codes, base)
+	contact := addContact(t, s, newContact("beforeClose", "email", "a@example.com"))
+	addContact(t, s, newContact("beforeClose", "email", "b@example.com"))
+	verifyContact(t, s, "beforeClose", "email", "b@example.com", base)
+	code := newCode("beforeClose", "123456")
+	putCode(t, s, code, base)
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close = %v, want nil", err)
 	}
@@ -799,6 +815,24 @@ func testCloseCallsFail(t *testing.T, s store.Store) {
 	closed("UseRecoveryCode", s.UseRecoveryCode(ctx, "beforeClose", codes[0]))
 	_, err = s.CountRecoveryCodes(ctx, "beforeClose")
 	closed("CountRecoveryCodes", err)
+
+	_, err = s.AddContact(ctx, newContact("afterClose", "email", "a@example.com"))
+	closed("AddContact", err)
+	_, err = s.AddContact(ctx, contact)
+	closed("AddContact of a held contact", err)
+	_, err = s.ListContacts(ctx, "beforeClose")
+	closed("ListContacts", err)
+	_, err = s.VerifyContact(ctx, "beforeClose", "email", contact.Value, base)
+	closed("VerifyContact", err)
+	closed("SetPrimaryContact", s.SetPrimaryContact(ctx, "beforeClose", "email", "b@example.com"))
+	closed("DeleteContact", s.DeleteContact(ctx, "beforeClose", "email", contact.Value))
+
+	closed("PutCode", s.PutCode(ctx, newCode("afterClose", "123456"), base))
+	_, err = s.GetCode(ctx, code.Key, base)
+	closed("GetCode", err)
+	closed("ConsumeCode", s.ConsumeCode(ctx, code.Key, code.Hash, base))
+	_, err = s.AddCodeFailure(ctx, code.Key, 5, base)
+	closed("AddCodeFailure", err)
 }
 
 func testCancelledCreateKey(t *testing.T, s store.Store) {
