@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/walletauth/walletauth/session"
@@ -152,6 +153,7 @@ func (a *Auth) handleVerify(w http.ResponseWriter, r *http.Request) {
 	if created {
 		a.log.LogAttrs(ctx, slog.LevelInfo, "walletauth: user created", slog.String("event", "user_created"),
 			slog.String("user", user.ID), slog.String("address", addr))
+		a.emit(Event{Type: EventUserCreated, UserID: user.ID, Address: addr, ChainID: acct.ChainID})
 	}
 	subj := session.Subject{UserID: user.ID, Address: addr, ChainID: acct.ChainID, UserAgent: r.UserAgent(), IP: ip}
 	switch on, err := a.mfaEnabled(ctx, user.ID); {
@@ -167,6 +169,7 @@ func (a *Auth) handleVerify(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, "sign_in", err)
 		return
 	}
+	a.emit(Event{Type: EventSessionCreated, UserID: user.ID, SessionID: tokens.SessionID, Address: addr, ChainID: acct.ChainID})
 	a.log.LogAttrs(ctx, slog.LevelInfo, "walletauth: signed in", slog.String("event", "sign_in"),
 		slog.String("user", user.ID), slog.String("session", tokens.SessionID), slog.String("address", addr),
 		slog.Uint64("chain", acct.ChainID), slog.String("ip", ip))
@@ -230,6 +233,10 @@ func (a *Auth) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	t, err := a.sessions.Refresh(r.Context(), tok)
 	if err != nil {
 		if errors.Is(err, session.ErrRefreshInvalid) || errors.Is(err, session.ErrRefreshReused) || errors.Is(err, session.ErrSessionRevoked) {
+			if errors.Is(err, session.ErrRefreshReused) {
+				sid, _, _ := strings.Cut(tok, ".")
+				a.emit(Event{Type: EventSessionRevoked, SessionID: sid})
+			}
 			if !inBody {
 				a.clearSessionCookies(w)
 			}
@@ -247,14 +254,18 @@ func (a *Auth) handleRefresh(w http.ResponseWriter, r *http.Request) {
 func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	tok, _, _ := a.refreshToken(w, r)
+	id, cerr := a.Check(r) // before the revocation below makes the access token invalid
 	var err error
 	if tok != "" {
 		err = a.sessions.RevokeByRefreshToken(ctx, tok)
 	}
 	// The access token's session too: the refresh token may be stale or missing, and revoking
 	// the same session twice is harmless.
-	if id, cerr := a.Check(r); cerr == nil {
+	if cerr == nil {
 		err = errors.Join(err, a.sessions.Revoke(ctx, id.SessionID))
+		a.emit(Event{Type: EventSessionRevoked, UserID: id.UserID, SessionID: id.SessionID})
+	} else if sid, _, ok := strings.Cut(tok, "."); ok && tok != "" {
+		a.emit(Event{Type: EventSessionRevoked, SessionID: sid})
 	}
 	if err != nil {
 		// The session is revoked on this instance already; the store will learn it on a retry.
@@ -321,6 +332,7 @@ func (a *Auth) handleRevokeSession(w http.ResponseWriter, r *http.Request, id *I
 		writeError(w, err)
 		return
 	}
+	a.emit(Event{Type: EventSessionRevoked, UserID: id.UserID, SessionID: sid})
 	if sid == id.SessionID {
 		a.clearSessionCookies(w)
 	}
@@ -333,6 +345,9 @@ func (a *Auth) handleRevokeOthers(w http.ResponseWriter, r *http.Request, id *Id
 	if err != nil {
 		writeError(w, err)
 		return
+	}
+	if n > 0 {
+		a.emit(Event{Type: EventSessionRevoked, UserID: id.UserID}) // SessionID empty: every other session
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"revoked": n})
 }

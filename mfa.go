@@ -148,6 +148,7 @@ func (a *Auth) handleMFAVerify(w http.ResponseWriter, r *http.Request) {
 	if req.PendingToken == "" {
 		a.clearCookie(w, a.cookies.pending, a.cfg.BasePath+"/mfa")
 	}
+	a.emit(Event{Type: EventSessionCreated, UserID: pending.UserID, SessionID: tokens.SessionID, Address: pending.Address, ChainID: pending.ChainID})
 	a.log.LogAttrs(ctx, slog.LevelInfo, "walletauth: signed in with a second factor", slog.String("event", "sign_in"),
 		slog.String("user", pending.UserID), slog.String("session", tokens.SessionID), slog.String("method", method),
 		slog.String("address", pending.Address), slog.String("ip", a.clientIP(r).String()))
@@ -200,6 +201,8 @@ func (a *Auth) handleStepUp(w http.ResponseWriter, r *http.Request, id *Identity
 		a.log.LogAttrs(ctx, slog.LevelError, "walletauth: revoking the session replaced by a step-up failed",
 			slog.String("session", id.SessionID), slog.Any("error", err))
 	}
+	a.emit(Event{Type: EventSessionCreated, UserID: id.UserID, SessionID: tokens.SessionID, Address: id.Address, ChainID: id.ChainID})
+	a.emit(Event{Type: EventSessionRevoked, UserID: id.UserID, SessionID: id.SessionID})
 	a.log.LogAttrs(ctx, slog.LevelInfo, "walletauth: stepped up", slog.String("event", "step_up"), slog.String("user", id.UserID),
 		slog.String("session", tokens.SessionID), slog.String("replaced", id.SessionID), slog.String("method", method))
 	a.writeTokens(w, tokens, req.RefreshTokenInBody, &tokenResponse{Status: "complete"})
@@ -250,6 +253,7 @@ func (a *Auth) handleConfirm(w http.ResponseWriter, r *http.Request, id *Identit
 		return
 	}
 	a.log.LogAttrs(r.Context(), slog.LevelInfo, "walletauth: MFA turned on", slog.String("event", "mfa_enabled"), slog.String("user", id.UserID))
+	a.emit(Event{Type: EventMFAEnabled, UserID: id.UserID, SessionID: id.SessionID})
 	writeJSON(w, http.StatusOK, map[string]any{"recoveryCodes": codes})
 }
 
@@ -266,6 +270,7 @@ func (a *Auth) handleDisable(w http.ResponseWriter, r *http.Request, id *Identit
 		return
 	}
 	a.log.LogAttrs(ctx, slog.LevelWarn, "walletauth: MFA turned off", slog.String("event", "mfa_disabled"), slog.String("user", id.UserID))
+	a.emit(Event{Type: EventMFADisabled, UserID: id.UserID, SessionID: id.SessionID})
 	n, err := a.signOutOthers(ctx, id, req.SignOutOthers)
 	if err != nil {
 		writeError(w, err)

@@ -85,7 +85,11 @@ func (a *Auth) setMetadata(ctx context.Context, userID, member string, v any, ma
 	if err := checkObject(doc, max); err != nil {
 		return err
 	}
-	return a.cfg.Store.SetMetadata(ctx, userID, member, bytes.TrimSpace(doc), a.cfg.Clock())
+	if err := a.cfg.Store.SetMetadata(ctx, userID, member, bytes.TrimSpace(doc), a.cfg.Clock()); err != nil {
+		return err
+	}
+	a.emit(Event{Type: EventUserUpdated, UserID: userID})
+	return nil
 }
 
 func orEmpty(doc []byte) json.RawMessage {
@@ -165,6 +169,7 @@ func (a *Auth) handleUnsafeMetadata(w http.ResponseWriter, r *http.Request, id *
 		writeError(w, err)
 		return
 	}
+	a.emit(Event{Type: EventUserUpdated, UserID: id.UserID, SessionID: id.SessionID})
 	writeJSON(w, http.StatusOK, map[string]any{"unsafeMetadata": json.RawMessage(bytes.TrimSpace(doc))})
 }
 
@@ -200,6 +205,7 @@ func (a *Auth) handleLinkWallet(w http.ResponseWriter, r *http.Request, id *Iden
 		a.fail(w, r, "link_wallet", err)
 		return
 	}
+	a.emit(Event{Type: EventWalletLinked, UserID: id.UserID, SessionID: id.SessionID, Address: addr, ChainID: acct.ChainID})
 	a.log.LogAttrs(ctx, slog.LevelInfo, "walletauth: wallet linked", slog.String("event", "wallet_linked"),
 		slog.String("user", id.UserID), slog.String("address", addr), slog.Uint64("chain", acct.ChainID))
 	a.writeUser(w, r, id.UserID, http.StatusOK)
@@ -233,6 +239,7 @@ func (a *Auth) handleUnlinkWallet(w http.ResponseWriter, r *http.Request, id *Id
 				if err = a.sessions.Revoke(ctx, s.ID); err != nil {
 					break
 				}
+				a.emit(Event{Type: EventSessionRevoked, UserID: id.UserID, SessionID: s.ID, Address: s.Address})
 				signedOut++
 			}
 		}
@@ -241,6 +248,7 @@ func (a *Auth) handleUnlinkWallet(w http.ResponseWriter, r *http.Request, id *Id
 		a.log.LogAttrs(ctx, slog.LevelError, "walletauth: signing out an unlinked wallet's sessions failed",
 			slog.String("user", id.UserID), slog.Any("error", err))
 	}
+	a.emit(Event{Type: EventWalletUnlinked, UserID: id.UserID, SessionID: id.SessionID, Address: addr.Hex()})
 	a.log.LogAttrs(ctx, slog.LevelInfo, "walletauth: wallet unlinked", slog.String("event", "wallet_unlinked"),
 		slog.String("user", id.UserID), slog.String("address", addr.Hex()), slog.Int("signed_out", signedOut))
 	a.writeUser(w, r, id.UserID, http.StatusOK, "signedOut", signedOut)

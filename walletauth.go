@@ -81,6 +81,13 @@ type Config struct {
 	// MaxTokenMetadata: see PublicMetadataInToken. Default [DefaultMaxTokenMetadata] (1 KiB).
 	MaxTokenMetadata int
 
+	// OnEvent, when set, is called with every [Event] (user created or updated, wallet linked or
+	// unlinked, session created or revoked, MFA turned on or off, contact verified), one at a
+	// time from a goroutine of its own: it never delays or breaks the request that caused the
+	// event. Events that find [EventQueueSize] others waiting are dropped and logged. Close
+	// waits briefly for the queue to drain.
+	OnEvent func(ctx context.Context, e Event)
+
 	// ErrorHandler writes the response of a request the middleware refuses. Default: a JSON
 	// error body with status 401 (or 403).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
@@ -102,6 +109,7 @@ type Auth struct {
 	secure   bool
 	log      *slog.Logger
 	handler  http.Handler
+	events   *events
 	cop      *http.CrossOriginProtection
 	stop     context.CancelFunc
 }
@@ -191,6 +199,7 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	}
 
 	a.mfa, a.origin, a.web3, a.sessions, a.secure = second, origin, web3, sessions, !origin.IsLocalDevelopment()
+	a.events = newEvents(cfg.OnEvent, cfg.Logger)
 	a.cookies = newCookieNames(a.secure)
 	a.cop = a.newCrossOriginProtection()
 	a.handler = a.routes()
@@ -200,9 +209,11 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	return a, nil
 }
 
-// Close stops the background sync. It does not close the store.
+// Close stops the background sync and the event delivery (waiting up to a second for queued
+// events). It does not close the store.
 func (a *Auth) Close() error {
 	a.stop()
+	a.events.close(time.Second)
 	return a.sessions.Close()
 }
 

@@ -1,0 +1,99 @@
+package walletauth_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/walletauth/walletauth"
+)
+
+// eventLog collects events from the callback.
+type eventLog struct {
+	mu  sync.Mutex
+	got []walletauth.Event
+}
+
+func (l *eventLog) add(_ context.Context, e walletauth.Event) {
+	l.mu.Lock()
+	l.got = append(l.got, e)
+	l.mu.Unlock()
+}
+
+// waitFor waits (polling, bounded) until n events arrived: delivery is asynchronous by design.
+func (l *eventLog) waitFor(t *testing.T, n int) []walletauth.Event {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l.mu.Lock()
+		got := append([]walletauth.Event(nil), l.got...)
+		l.mu.Unlock()
+		if len(got) >= n || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestEvents(t *testing.T) {
+	var log eventLog
+	s := newServer(t, func(c *walletauth.Config) { c.OnEvent = log.add })
+	c := s.client(t)
+	userID := c.signIn().body["user"].(map[string]any)["id"].(string)
+	second := s.client(t)
+	if r := c.do("POST", "/auth/wallets", c.linkBody(second), nil); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	if r := c.do("PUT", "/auth/user/metadata", map[string]any{"unsafeMetadata": map[string]any{"a": 1}}, nil); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	if r := c.do("POST", "/auth/logout", nil, nil); r.status != 204 {
+		t.Fatal(r.status)
+	}
+	want := []walletauth.EventType{walletauth.EventUserCreated, walletauth.EventSessionCreated, walletauth.EventWalletLinked,
+		walletauth.EventUserUpdated, walletauth.EventSessionRevoked}
+	got := log.waitFor(t, len(want))
+	if len(got) != len(want) {
+		t.Fatalf("events %+v", got)
+	}
+	for i, e := range got {
+		if e.Type != want[i] || e.UserID != userID || e.Time.IsZero() {
+			t.Errorf("event %d: %+v, want %s of %s", i, e, want[i], userID)
+		}
+	}
+	if got[2].Address != second.addr().Hex() || got[1].SessionID == "" || got[4].SessionID != got[1].SessionID {
+		t.Errorf("event details: %+v", got)
+	}
+}
+
+// A callback that blocks for ever or panics neither delays nor breaks sign-ins.
+func TestEventsNeverBlock(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	blocking := newServer(t, func(c *walletauth.Config) {
+		c.OnEvent = func(context.Context, walletauth.Event) { <-release }
+		c.RateLimit = walletauth.NoRateLimit
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range walletauth.EventQueueSize/2 + 5 { // more events than the queue holds
+			blocking.client(t).signIn()
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("sign-ins blocked behind the event callback")
+	}
+
+	panicking := newServer(t, func(c *walletauth.Config) {
+		c.OnEvent = func(context.Context, walletauth.Event) { panic("app bug") }
+	})
+	for range 3 {
+		if r := panicking.client(t).signIn(); r.body["status"] != "complete" {
+			t.Fatal("sign-in broken by a panicking callback")
+		}
+	}
+}
