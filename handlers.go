@@ -39,7 +39,21 @@ func (a *Auth) routes() http.Handler {
 	} {
 		mux.HandleFunc(base+path, rt.serve)
 	}
+	if a.contacts != nil {
+		for path, rt := range map[string]route{
+			"/contacts":                {http.MethodGet: a.authenticated(a.handleContacts), http.MethodPost: a.limited(a.authenticated(a.handleAddContact))},
+			"/contacts/resend":         {http.MethodPost: a.limited(a.authenticated(a.handleResendContact))},
+			"/contacts/verify":         {http.MethodPost: a.limited(a.authenticated(a.handleVerifyContact))},
+			"/contacts/primary":        {http.MethodPost: a.authenticated(a.handlePrimaryContact)},
+			"/contacts/{kind}/{value}": {http.MethodDelete: a.authenticated(a.handleRemoveContact)},
+		} {
+			mux.HandleFunc(base+path, rt.serve)
+		}
+	}
 	if a.mfa != nil {
+		if a.contacts != nil {
+			mux.HandleFunc(base+"/mfa/send", route{http.MethodPost: a.limited(a.handleSendFactor)}.serve)
+		}
 		for path, rt := range map[string]route{
 			"/mfa":                {http.MethodGet: a.authenticated(a.handleMFAStatus)},
 			"/mfa/totp":           {http.MethodPost: a.authenticated(a.handleEnroll)},

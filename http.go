@@ -65,6 +65,9 @@ func apiError(err error) *Error {
 	if e := mfaError(err, time.Now()); e != nil {
 		return e
 	}
+	if e := profileError(err); e != nil {
+		return e
+	}
 	unauthorized := func(code string) *Error {
 		return &Error{Status: http.StatusUnauthorized, Code: code, Message: publicMessage(err), Err: err}
 	}

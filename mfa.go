@@ -34,6 +34,8 @@ const (
 	amrWallet   = "siwe"
 	amrTOTP     = "otp"
 	amrRecovery = "recovery_code"
+	amrEmail    = "email"
+	amrSMS      = "sms"
 )
 
 // The factors a pending sign-in may complete with.
@@ -43,22 +45,37 @@ var pendingFactors = []string{"totp", "recovery_code"}
 type codeRequest struct {
 	Code               string `json:"code"`
 	RecoveryCode       string `json:"recoveryCode"`
+	EmailCode          string `json:"emailCode"`
+	SMSCode            string `json:"smsCode"`
 	PendingToken       string `json:"pendingToken"`
 	RefreshTokenInBody bool   `json:"refreshTokenInBody"`
 	SignOutOthers      bool   `json:"signOutOthers"`
 }
 
-// checkFactor checks a TOTP code or a recovery code of the user and returns the method used.
+// checkFactor checks a TOTP code, a recovery code, or a code sent by email or SMS, and returns
+// the method used.
 func (a *Auth) checkFactor(ctx context.Context, userID string, req *codeRequest) (string, error) {
+	given := 0
+	for _, v := range []string{req.Code, req.RecoveryCode, req.EmailCode, req.SMSCode} {
+		if v != "" {
+			given++
+		}
+	}
+	if given != 1 {
+		return "", badRequest(`send exactly one of "code", "recoveryCode", "emailCode" and "smsCode"`)
+	}
 	switch {
-	case req.Code != "" && req.RecoveryCode != "":
-		return "", badRequest(`send "code" or "recoveryCode", not both`)
 	case req.Code != "":
 		return amrTOTP, a.mfa.Verify(ctx, userID, req.Code)
 	case req.RecoveryCode != "":
 		return amrRecovery, a.mfa.UseRecoveryCode(ctx, userID, req.RecoveryCode)
+	case a.contacts == nil:
+		return "", badRequest("this server does not send codes by email or SMS")
+	case req.EmailCode != "":
+		return amrEmail, a.checkContactCode(ctx, userID, "email", req.EmailCode)
+	default:
+		return amrSMS, a.checkContactCode(ctx, userID, "phone", req.SMSCode)
 	}
-	return "", badRequest(`"code" or "recoveryCode" is required`)
 }
 
 // mfaEnabled reports whether the user has a confirmed second factor. Without MFA configured
@@ -80,7 +97,14 @@ func (a *Auth) startPending(w http.ResponseWriter, r *http.Request, subj session
 	}
 	a.log.LogAttrs(r.Context(), slog.LevelInfo, "walletauth: second factor required", slog.String("event", "sign_in_pending"),
 		slog.String("user", subj.UserID), slog.String("address", subj.Address), slog.String("ip", subj.IP))
-	resp := map[string]any{"status": "needs_second_factor", "factors": pendingFactors, "expiresAt": exp.UTC().Format(time.RFC3339)}
+	factors := pendingFactors
+	extra, err := a.contactFactors(r.Context(), subj.UserID)
+	if err != nil {
+		a.fail(w, r, "sign_in", err)
+		return
+	}
+	factors = append(append([]string(nil), factors...), extra...)
+	resp := map[string]any{"status": "needs_second_factor", "factors": factors, "expiresAt": exp.UTC().Format(time.RFC3339)}
 	if inBody {
 		resp["pendingToken"] = tok
 	} else {
@@ -102,11 +126,7 @@ func (a *Auth) handleMFAVerify(w http.ResponseWriter, r *http.Request) {
 	if tok == "" {
 		tok = cookieValue(r, a.cookies.pending)
 	}
-	if tok == "" {
-		writeError(w, &Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "sign in with your wallet first"})
-		return
-	}
-	pending, err := a.sessions.VerifyPending(tok)
+	pending, err := a.pendingClaims(r, req.PendingToken)
 	if err != nil {
 		writeError(w, err)
 		return

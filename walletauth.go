@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/walletauth/walletauth/mfa"
+	"github.com/walletauth/walletauth/profile"
 	"github.com/walletauth/walletauth/session"
 	"github.com/walletauth/walletauth/store"
 	"github.com/walletauth/walletauth/web3auth"
@@ -73,6 +74,15 @@ type Config struct {
 	// codes. Default [DefaultFreshFactor] (10 minutes).
 	FreshFactor time.Duration
 
+	// Email and SMS send verification codes for users' email addresses and phone numbers, and
+	// second-factor codes to them (profile.SMTPSender, profile.WebhookSMSSender,
+	// profile.LogSender for development). With neither, the contact routes do not exist.
+	Email profile.EmailSender
+	SMS   profile.SMSSender
+	// Contacts tunes contact verification (code lifetime, failures, send limits); its Store,
+	// Email, SMS, AppName, Clock and Logger are filled in from this Config.
+	Contacts profile.Config
+
 	// PublicMetadataInToken copies each user's public metadata into their access tokens, as the
 	// claim "public_metadata", when it is at most MaxTokenMetadata bytes (larger metadata is left
 	// out and logged). It costs a store read per token minted (sign-in and refresh), none per
@@ -104,7 +114,8 @@ type Auth struct {
 	origin   web3auth.Origin
 	web3     *web3auth.Service
 	sessions *session.Manager
-	mfa      *mfa.Service // nil: MFA is off
+	mfa      *mfa.Service     // nil: MFA is off
+	contacts *profile.Service // nil: no senders, no contacts
 	cookies  cookieNames
 	secure   bool
 	log      *slog.Logger
@@ -199,6 +210,14 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	}
 
 	a.mfa, a.origin, a.web3, a.sessions, a.secure = second, origin, web3, sessions, !origin.IsLocalDevelopment()
+	if cfg.Email != nil || cfg.SMS != nil {
+		pc := cfg.Contacts
+		pc.Store, pc.Email, pc.SMS, pc.AppName, pc.Clock, pc.Logger = cfg.Store, cfg.Email, cfg.SMS, cfg.AppName, cfg.Clock, cfg.Logger
+		if a.contacts, err = profile.New(pc); err != nil {
+			sessions.Close()
+			return nil, fmt.Errorf("walletauth: %w", err)
+		}
+	}
 	a.events = newEvents(cfg.OnEvent, cfg.Logger)
 	a.cookies = newCookieNames(a.secure)
 	a.cop = a.newCrossOriginProtection()
