@@ -33,11 +33,11 @@
 //   - [MetadataStore]: users' public, private and unsafe metadata (JSON objects).
 //   - [ContactStore]: users' email addresses and phone numbers, verified or not.
 //   - [CodeStore]: one-time verification codes (hashes) with their failures.
+//   - [OAuthStore]: accounts at OAuth 2.0 / OpenID Connect providers linked to users.
 //   - [MFAStore]: TOTP factors (sealed secrets, the last accepted time step) and recovery codes
 //     (hashes).
 //
-// [Store] composes the roles. Further roles (linked OAuth accounts) are added here as the features
-// that need them land.
+// [Store] composes the roles; further roles are added here as the features that need them land.
 //
 // # Conformance
 //

@@ -387,6 +387,33 @@ type CodeStore interface {
 	AddCodeFailure(ctx context.Context, key string, maxFailures int, now time.Time) (int, error)
 }
 
+// OAuthAccount is an account at an OAuth 2.0 / OpenID Connect provider, linked to a user.
+// (Provider, Subject) is the key.
+type OAuthAccount struct {
+	UserID string
+	// Provider is the provider's name in the app's configuration ("github", "google", …).
+	Provider string
+	// Subject is the provider's stable id of the account (OIDC "sub", GitHub's numeric id).
+	Subject string
+	// Email and Username are what the provider reported at linking, for display only.
+	Email    string
+	Username string
+	LinkedAt time.Time
+}
+
+// OAuthStore keeps linked OAuth accounts. A provider account is linked to one user at most, and
+// a user links one account of each provider at most.
+type OAuthStore interface {
+	// LinkOAuth links the account, atomically: ErrConflict when the provider account is linked
+	// to a user already (this one included) or the user has an account of that provider
+	// linked; ErrInvalid when UserID, Provider or Subject is empty.
+	LinkOAuth(ctx context.Context, a OAuthAccount) error
+	// UnlinkOAuth removes the user's account of the provider: ErrNotFound when there is none.
+	UnlinkOAuth(ctx context.Context, userID, provider string) error
+	// ListOAuth returns the user's linked accounts in the order they were linked.
+	ListOAuth(ctx context.Context, userID string) ([]OAuthAccount, error)
+}
+
 // Store is everything walletauth keeps. Implementations are safe for concurrent use.
 type Store interface {
 	NonceStore
@@ -398,6 +425,7 @@ type Store interface {
 	MFAStore
 	ContactStore
 	CodeStore
+	OAuthStore
 	// Close releases the store's resources. Later calls fail with an error wrapping ErrClosed;
 	// closing again does nothing.
 	Close() error

@@ -1,7 +1,7 @@
 // Package memstore is an in-memory implementation of [store.Store], for tests, development and
 // single-instance deployments that can afford to lose everything on restart: nonces, counters,
-// signing keys, sessions, users with their wallets, metadata, contacts and second factors (TOTP
-// factors and recovery codes), and verification codes.
+// signing keys, sessions, users with their wallets, metadata, contacts, linked OAuth accounts and second
+// factors (TOTP factors and recovery codes), and verification codes.
 //
 // # Use
 //
@@ -17,10 +17,12 @@
 // [DefaultMaxKeys] signing keys, [DefaultMaxSessions] sessions, [DefaultMaxUsers] users,
 // [DefaultMaxWallets] wallets and [DefaultMaxMetadata] metadata documents (of all users
 // together), [DefaultMaxTOTP] TOTP factors and [DefaultMaxRecoveryCodes] recovery codes (of all
-// users together), [DefaultMaxContacts] contacts (of all users together) and
-// [DefaultMaxVerificationCodes] verification codes unless [WithMaxNonces], [WithMaxCounters],
+// users together), [DefaultMaxContacts] contacts (of all users together),
+// [DefaultMaxVerificationCodes] verification codes and [DefaultMaxOAuthAccounts] linked OAuth
+// accounts (of all users together) unless [WithMaxNonces], [WithMaxCounters],
 // [WithMaxKeys], [WithMaxSessions], [WithMaxUsers], [WithMaxWallets], [WithMaxMetadata],
-// [WithMaxTOTP], [WithMaxRecoveryCodes], [WithMaxContacts] and [WithMaxVerificationCodes] say
+// [WithMaxTOTP], [WithMaxRecoveryCodes], [WithMaxContacts], [WithMaxVerificationCodes] and
+// [WithMaxOAuthAccounts] say
 // otherwise, so that a flood of requests cannot grow the process without limit. A store that
 // is full of live records refuses new ones with an error wrapping [store.ErrCapacity]; it never
 // evicts a live record to make room, which would let one client spoil another's sign-in. Records
@@ -35,7 +37,7 @@
 // codes larger than the one it replaces, until members are deleted, factors deleted and codes
 // used or replaced by fewer. Contacts do not expire either: a store full of them refuses a new
 // contact (adding one a user has, verifying and making primary need no room) until contacts are
-// deleted. One metadata document holds at most [MaxMetadataSize] bytes (64
+// deleted; likewise a store full of OAuth accounts refuses to link more until some are unlinked. One metadata document holds at most [MaxMetadataSize] bytes (64
 // KiB), and one user at most [MaxRecoveryCodesPerUser] recovery codes: a larger document or set is
 // [store.ErrInvalid], whatever the room.
 //
@@ -94,6 +96,12 @@
 // verification code is held by key; ConsumeCode compares the hash given with the code's in
 // constant time, and AddCodeFailure removes the code at once when its count reaches the maximum
 // (a maximum below 1 is [store.ErrInvalid]).
+//
+// # OAuth accounts
+//
+// Linked OAuth accounts are held by (provider, subject), and each user's also in a list in the
+// order linked; LinkOAuth and UnlinkOAuth cost O(the user's accounts). Provider and subject are
+// compared exactly. Accounts refer to no user record.
 //
 // # Copies
 //

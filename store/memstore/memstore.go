@@ -51,6 +51,10 @@ const (
 	// DefaultMaxVerificationCodes is the number of verification codes a store keeps unless
 	// [WithMaxVerificationCodes] says otherwise.
 	DefaultMaxVerificationCodes = 100_000
+	// DefaultMaxOAuthAccounts is the number of linked OAuth accounts, of all users together, that
+	// a store keeps unless [WithMaxOAuthAccounts] says otherwise: five for each of
+	// [DefaultMaxUsers] users.
+	DefaultMaxOAuthAccounts = 5_000_000
 )
 
 // purgeBatch is the most expired records of one kind that one call removes. Every call that may
@@ -85,6 +89,7 @@ type config struct {
 	maxCodes    int
 	maxContacts int
 	maxVerify   int
+	maxOAuth    int
 }
 
 // WithMaxNonces sets how many nonces the store keeps at most; n <= 0 means [DefaultMaxNonces].
@@ -195,6 +200,16 @@ func WithMaxVerificationCodes(n int) Option {
 	}
 }
 
+// WithMaxOAuthAccounts sets how many linked OAuth accounts, of all users together, the store keeps
+// at most; n <= 0 means [DefaultMaxOAuthAccounts].
+func WithMaxOAuthAccounts(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxOAuth = n
+		}
+	}
+}
+
 // Store is a [store.Store] that keeps its records in memory. It is safe for concurrent use. The
 // zero value is not usable; call [New].
 type Store struct {
@@ -234,6 +249,11 @@ type Store struct {
 	maxContacts  int
 	// verifyCodes holds the verification codes by key.
 	verifyCodes table[store.VerificationCode]
+	// oauth holds the linked OAuth accounts by (provider, subject), userOAuth the same accounts by
+	// user id in the order linked (a user without accounts has no entry).
+	oauth     map[oauthKey]*store.OAuthAccount
+	userOAuth map[string][]*store.OAuthAccount
+	maxOAuth  int
 }
 
 var _ store.Store = (*Store)(nil)
@@ -242,7 +262,8 @@ var _ store.Store = (*Store)(nil)
 // [DefaultMaxCounters] counters, [DefaultMaxKeys] signing keys, [DefaultMaxSessions] sessions,
 // [DefaultMaxUsers] users, [DefaultMaxWallets] wallets, [DefaultMaxMetadata] metadata documents,
 // [DefaultMaxTOTP] TOTP factors, [DefaultMaxRecoveryCodes] recovery codes, [DefaultMaxContacts]
-// contacts and [DefaultMaxVerificationCodes] verification codes.
+// contacts, [DefaultMaxVerificationCodes] verification codes and [DefaultMaxOAuthAccounts] linked
+// OAuth accounts.
 func New(opts ...Option) *Store {
 	c := config{
 		maxNonces:   DefaultMaxNonces,
@@ -256,6 +277,7 @@ func New(opts ...Option) *Store {
 		maxCodes:    DefaultMaxRecoveryCodes,
 		maxContacts: DefaultMaxContacts,
 		maxVerify:   DefaultMaxVerificationCodes,
+		maxOAuth:    DefaultMaxOAuthAccounts,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -282,6 +304,9 @@ func New(opts ...Option) *Store {
 		verified:     make(map[claim]string),
 		maxContacts:  c.maxContacts,
 		verifyCodes:  newTable[store.VerificationCode](c.maxVerify),
+		oauth:        make(map[oauthKey]*store.OAuthAccount),
+		userOAuth:    make(map[string][]*store.OAuthAccount),
+		maxOAuth:     c.maxOAuth,
 	}
 	s.sessions.onRemove = s.dropSession
 	return s
@@ -452,6 +477,8 @@ type Sizes struct {
 	// Contacts is the number of contacts of all users together, bounded. VerificationCodes
 	// includes expired codes not purged yet, and does not exceed its maximum.
 	Contacts, VerificationCodes int
+	// OAuthAccounts is the number of linked OAuth accounts of all users together, bounded.
+	OAuthAccounts int
 }
 
 // Sizes reports how many records of each kind the store holds.
@@ -470,6 +497,7 @@ func (s *Store) Sizes() Sizes {
 		RecoveryCodes:     s.nCodes,
 		Contacts:          len(s.contacts),
 		VerificationCodes: len(s.verifyCodes.m),
+		OAuthAccounts:     len(s.oauth),
 	}
 }
 
@@ -488,6 +516,7 @@ func (s *Store) Close() error {
 	s.totp, s.codes, s.nCodes = nil, nil, 0
 	s.contacts, s.userContacts, s.verified = nil, nil, nil
 	s.verifyCodes = table[store.VerificationCode]{}
+	s.oauth, s.userOAuth = nil, nil
 	return nil
 }
 

@@ -56,6 +56,12 @@
 // Neither table refers to a user row. A zero now of VerifyContact, a negative Failures and a
 // maxFailures below 1 are [store.ErrInvalid].
 //
+// A linked OAuth account is a row of oauth_accounts keyed by (provider, subject), with UNIQUE
+// (user_id, provider) keeping a user to one account of each provider, and a position that orders
+// the user's accounts as linked. LinkOAuth is one INSERT ... ON CONFLICT DO NOTHING, so that of
+// calls linking one provider account at once exactly one wins; UnlinkOAuth is one DELETE. The
+// table refers to no user row.
+//
 // # Concurrency
 //
 // A file database runs in WAL mode with synchronous=NORMAL (a commit is durable across a crash of
@@ -64,7 +70,7 @@
 // process instead of contending for SQLite's write lock: "database is locked" cannot arise between
 // the goroutines of one process, only when another process holds the lock for longer than the busy
 // timeout. Reads (GetNonce, ListKeys, GetSession, ListSessions, RevokedSince, GetUser,
-// UserByWallet, GetMetadata, GetTOTP, CountRecoveryCodes, ListContacts, GetCode) use a separate pool of read-only
+// UserByWallet, GetMetadata, GetTOTP, CountRecoveryCodes, ListContacts, GetCode, ListOAuth) use a separate pool of read-only
 // connections, which WAL lets run beside the writer. An in-memory database uses one connection for
 // everything, since each connection to ":memory:" would be a database of its own.
 //
@@ -106,7 +112,7 @@
 // code at the maximum, each in one transaction on the writer (BEGIN IMMEDIATE).
 //
 // Statements are prepared per role (nonces, counters, keys, sessions, users, metadata, second
-// factors, contacts, verification codes) on the first call of the role, so a store used for some roles only never prepares the
+// factors, contacts, verification codes, OAuth accounts) on the first call of the role, so a store used for some roles only never prepares the
 // rest.
 //
 // # Expiry
@@ -118,7 +124,8 @@
 // the tables stay near the size of their live rows and no call does unbounded work. Keys are few
 // and made seldom: every CreateKey deletes up to 1024 expired keys. CreateKey and CreateSession
 // take no now; the new record's CreatedAt stands for it (with a zero CreatedAt they purge and
-// replace nothing). Users, metadata, TOTP factors, recovery codes and contacts do not expire.
+// replace nothing). Users, metadata, TOTP factors, recovery codes, contacts and OAuth accounts do not
+// expire.
 //
 // # Errors and cancellation
 //

@@ -106,6 +106,7 @@ type Store struct {
 	addContact, listContacts, getContact, verifyContact                            *sql.Stmt
 	setPrimaryContact, deleteContact                                               *sql.Stmt
 	putCode, getCode, codeHash, deleteCode, addCodeFailure, purgeCodes             *sql.Stmt
+	linkOAuth, unlinkOAuth, listOAuth                                              *sql.Stmt
 
 	prepared [roles]prepared
 
@@ -174,6 +175,7 @@ const (
 	mfaRole
 	contactRole
 	codeRole
+	oauthRole
 	roles
 )
 
@@ -275,6 +277,10 @@ func (s *Store) prepare(ctx context.Context, r role) error {
 		s.deleteCode = prep(s.w, deleteCodeSQL)
 		s.addCodeFailure = prep(s.w, addCodeFailureSQL)
 		s.purgeCodes = prep(s.w, purgeCodesSQL)
+	case oauthRole:
+		s.linkOAuth = prep(s.w, linkOAuthSQL)
+		s.unlinkOAuth = prep(s.w, unlinkOAuthSQL)
+		s.listOAuth = prep(s.r, listOAuthSQL)
 	}
 	if err != nil {
 		for _, st := range p.stmts {

@@ -121,13 +121,14 @@ func TestReopen(t *testing.T) {
 		t.Fatalf("Close = %v", err)
 	}
 	first := migrationRows(t, path)
-	if len(first) != 6 || first[0].version != 1 || first[0].name != "0001_init" ||
+	if len(first) != 7 || first[0].version != 1 || first[0].name != "0001_init" ||
 		first[1].version != 2 || first[1].name != "0002_keys_sessions_users" ||
 		first[2].version != 3 || first[2].name != "0003_retired_refresh_hashes" ||
 		first[3].version != 4 || first[3].name != "0004_mfa" ||
 		first[4].version != 5 || first[4].name != "0005_metadata" ||
-		first[5].version != 6 || first[5].name != "0006_contacts_codes" {
-		t.Fatalf("schema_migrations = %+v, want versions 1, 0001_init, 2, 0002_keys_sessions_users, 3, 0003_retired_refresh_hashes, 4, 0004_mfa, 5, 0005_metadata and 6, 0006_contacts_codes", first)
+		first[5].version != 6 || first[5].name != "0006_contacts_codes" ||
+		first[6].version != 7 || first[6].name != "0007_oauth" {
+		t.Fatalf("schema_migrations = %+v, want versions 1, 0001_init, 2, 0002_keys_sessions_users, 3, 0003_retired_refresh_hashes, 4, 0004_mfa, 5, 0005_metadata, 6, 0006_contacts_codes and 7, 0007_oauth", first)
 	}
 
 	for range 2 {
@@ -177,8 +178,8 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Errorf("GetNonce of a nonce from version 1 = %v", err)
 	}
 	rows := migrationRows(t, path)
-	if len(rows) != 6 || rows[0].appliedAt != 1 || rows[1].version != 2 || rows[2].version != 3 || rows[3].version != 4 || rows[4].version != 5 || rows[5].version != 6 {
-		t.Errorf("schema_migrations = %+v, want version 1 as it was and versions 2 to 6", rows)
+	if len(rows) != 7 || rows[0].appliedAt != 1 || rows[1].version != 2 || rows[2].version != 3 || rows[3].version != 4 || rows[4].version != 5 || rows[5].version != 6 || rows[6].version != 7 {
+		t.Errorf("schema_migrations = %+v, want version 1 as it was and versions 2 to 7", rows)
 	}
 	v := session("migrated", "user", base)
 	if err := s.CreateSession(ctx, v); err != nil {
@@ -220,8 +221,8 @@ VALUES ('fromV2', 'user', '', 1, 'aal1', '["siwe"]', X'0102', X'01', ?1, ?1, ?1,
 	db.Close()
 	s := open(t, path)
 	rows := migrationRows(t, path)
-	if len(rows) != 6 || rows[1].appliedAt != 1 || rows[2].version != 3 || rows[2].name != "0003_retired_refresh_hashes" || rows[3].version != 4 || rows[4].version != 5 || rows[5].version != 6 {
-		t.Errorf("schema_migrations = %+v, want versions 1 and 2 as they were and versions 3 to 6", rows)
+	if len(rows) != 7 || rows[1].appliedAt != 1 || rows[2].version != 3 || rows[2].name != "0003_retired_refresh_hashes" || rows[3].version != 4 || rows[4].version != 5 || rows[5].version != 6 || rows[6].version != 7 {
+		t.Errorf("schema_migrations = %+v, want versions 1 and 2 as they were and versions 3 to 7", rows)
 	}
 	v, err := s.GetSession(ctx, "fromV2", base)
 	if err != nil || string(v.RefreshHash) != "\x01\x02" || string(v.PrevRefreshHash) != "\x01" || v.RetiredRefreshHashes != nil {
@@ -1125,8 +1126,8 @@ func TestMigrateFromVersion4(t *testing.T) {
 	db.Close()
 	s := open(t, path)
 	rows := migrationRows(t, path)
-	if len(rows) != 6 || rows[3].appliedAt != 1 || rows[4].version != 5 || rows[4].name != "0005_metadata" || rows[5].version != 6 {
-		t.Errorf("schema_migrations = %+v, want versions 1 to 4 as they were and versions 5 and 6", rows)
+	if len(rows) != 7 || rows[3].appliedAt != 1 || rows[4].version != 5 || rows[4].name != "0005_metadata" || rows[5].version != 6 || rows[6].version != 7 {
+		t.Errorf("schema_migrations = %+v, want versions 1 to 4 as they were and versions 5 to 7", rows)
 	}
 	if err := s.LinkWallet(ctx, "fromV4", store.Wallet{Address: "0xA3", ChainID: 1}); err != nil {
 		t.Fatal(err)

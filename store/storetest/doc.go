@@ -103,6 +103,15 @@
 // 20 failures with a maximum of 5 exactly five succeed, returning 1 to 5, and the code is dead
 // after; consumers racing failures consume at most once, and only before the maximum.
 //
+// For OAuth accounts: round trips of every field (LinkedAt in any zone to the nanosecond, or zero;
+// empty Email and Username); copies out; ListOAuth in the order of linking (not of LinkedAt or
+// provider), also after unlinks; [store.ErrConflict], changing nothing, for an account linked to
+// another user or to this one, and for a second account of a provider the user has;
+// [store.ErrInvalid] for an empty UserID, Provider or Subject; UnlinkOAuth, then
+// [store.ErrNotFound] for an account the user has not got, after which the account may be linked
+// to another user. Races: of 20 users linking one provider account exactly one wins, and of 20
+// accounts of one provider linked to one user exactly one.
+//
 // For all: that a call with a cancelled context returns an error wrapping [context.Canceled] and
 // changes nothing; that concurrent calls keep their promises (one consumer of a nonce, no lost
 // increment, one winner of 50 refreshes with one hash, whose retired hashes are the ones kept, and
@@ -157,6 +166,8 @@
 //   - AddCodeFailure is never given a maximum below 1, nor PutCode a negative Failures (memstore
 //     and sqlitestore refuse both with [store.ErrInvalid]). A wrong hash given to ConsumeCode is
 //     not a failure: the caller counts failures with AddCodeFailure.
+//   - OAuth providers and subjects are compared exactly: "Abc" and "abc" are two subjects,
+//     "GitHub" and "github" two providers.
 //   - CreateKey and CreateSession take no now, so the suite accepts both answers to re-creating an
 //     ID whose record has expired: [store.ErrConflict], or success that keeps the new record whole.
 //     A record that is live at the new one's CreatedAt, or any held record when CreatedAt is zero,

@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"MFA", mfaTests},
 		{"Contacts", contactTests},
 		{"Codes", codeTests},
+		{"OAuth", oauthTests},
 		{"Cancelled", cancelledTests},
 		{"Concurrent", concurrentTests},
 		{"Close", closeTests},
@@ -131,6 +132,9 @@ var cancelledTests = []test{
 	{"GetCode", testCancelledGetCode},
 	{"ConsumeCode", testCancelledConsumeCode},
 	{"AddCodeFailure", testCancelledAddCodeFailure},
+	{"LinkOAuth", testCancelledLinkOAuth},
+	{"UnlinkOAuth", testCancelledUnlinkOAuth},
+	{"ListOAuth", testCancelledListOAuth},
 }
 
 var concurrentTests = []test{
@@ -748,6 +752,8 @@ func testCloseCallsFail(t *testing.T, s store.Store) {
 	verifyContact(t, s, "beforeClose", "email", "b@example.com", base)
 	code := newCode("beforeClose", "123456")
 	putCode(t, s, code, base)
+	account := newOAuth("beforeClose", "github", "42")
+	linkOAuth(t, s, account)
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close = %v, want nil", err)
 	}
@@ -833,6 +839,13 @@ func testCloseCallsFail(t *testing.T, s store.Store) {
 	closed("ConsumeCode", s.ConsumeCode(ctx, code.Key, code.Hash, base))
 	_, err = s.AddCodeFailure(ctx, code.Key, 5, base)
 	closed("AddCodeFailure", err)
+
+	closed("LinkOAuth", s.LinkOAuth(ctx, newOAuth("afterClose", "google", "7")))
+	closed("LinkOAuth of a linked account", s.LinkOAuth(ctx, account))
+	closed("UnlinkOAuth", s.UnlinkOAuth(ctx, account.UserID, account.Provider))
+	closed("UnlinkOAuth(absent)", s.UnlinkOAuth(ctx, account.UserID, "google"))
+	_, err = s.ListOAuth(ctx, account.UserID)
+	closed("ListOAuth", err)
 }
 
 func testCancelledCreateKey(t *testing.T, s store.Store) {
