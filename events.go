@@ -21,6 +21,8 @@ const (
 	EventMFAEnabled      EventType = "mfa.enabled"
 	EventMFADisabled     EventType = "mfa.disabled"
 	EventContactVerified EventType = "contact.verified"
+	EventOAuthLinked     EventType = "oauth.linked"
+	EventOAuthUnlinked   EventType = "oauth.unlinked"
 )
 
 // Event is something that happened to a user. Fields that do not apply are empty.
@@ -36,6 +38,8 @@ type Event struct {
 	// Contact is the email address or phone number verified; ContactKind "email" or "phone".
 	Contact     string
 	ContactKind string
+	// Provider is the OAuth provider of an account linked or unlinked.
+	Provider string
 }
 
 // EventQueueSize is how many events may wait for Config.OnEvent; beyond it new events are

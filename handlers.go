@@ -39,6 +39,16 @@ func (a *Auth) routes() http.Handler {
 	} {
 		mux.HandleFunc(base+path, rt.serve)
 	}
+	if a.oauth != nil {
+		for path, rt := range map[string]route{
+			"/oauth":                     {http.MethodGet: a.authenticated(a.handleOAuthList)},
+			"/oauth/{provider}/start":    {http.MethodGet: a.handleOAuthStart},
+			"/oauth/{provider}/callback": {http.MethodGet: a.handleOAuthCallback},
+			"/oauth/{provider}":          {http.MethodDelete: a.authenticated(a.handleOAuthUnlink)},
+		} {
+			mux.HandleFunc(base+path, rt.serve)
+		}
+	}
 	if a.contacts != nil {
 		for path, rt := range map[string]route{
 			"/contacts":                {http.MethodGet: a.authenticated(a.handleContacts), http.MethodPost: a.limited(a.authenticated(a.handleAddContact))},

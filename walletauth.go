@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/walletauth/walletauth/mfa"
+	"github.com/walletauth/walletauth/oauthlink"
 	"github.com/walletauth/walletauth/profile"
 	"github.com/walletauth/walletauth/session"
 	"github.com/walletauth/walletauth/store"
@@ -83,6 +84,15 @@ type Config struct {
 	// Email, SMS, AppName, Clock and Logger are filled in from this Config.
 	Contacts profile.Config
 
+	// OAuth lists the OAuth 2.0 / OpenID Connect providers (oauthlink.GitHub, oauthlink.Google,
+	// oauthlink.OIDC) whose accounts users may link. With none, the OAuth routes do not exist.
+	OAuth []oauthlink.Provider
+	// OAuthStateKey seals the state of a linking in progress (32 bytes); required with OAuth.
+	OAuthStateKey []byte
+	// OAuthReturnURL is where the browser goes after linking, with ?oauth_linked=provider or
+	// ?oauth_error=code. Default "/".
+	OAuthReturnURL string
+
 	// PublicMetadataInToken copies each user's public metadata into their access tokens, as the
 	// claim "public_metadata", when it is at most MaxTokenMetadata bytes (larger metadata is left
 	// out and logged). It costs a store read per token minted (sign-in and refresh), none per
@@ -114,8 +124,9 @@ type Auth struct {
 	origin   web3auth.Origin
 	web3     *web3auth.Service
 	sessions *session.Manager
-	mfa      *mfa.Service     // nil: MFA is off
-	contacts *profile.Service // nil: no senders, no contacts
+	mfa      *mfa.Service      // nil: MFA is off
+	contacts *profile.Service  // nil: no senders, no contacts
+	oauth    *oauthlink.Linker // nil: no OAuth providers
 	cookies  cookieNames
 	secure   bool
 	log      *slog.Logger
@@ -210,6 +221,21 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	}
 
 	a.mfa, a.origin, a.web3, a.sessions, a.secure = second, origin, web3, sessions, !origin.IsLocalDevelopment()
+	if len(cfg.OAuth) > 0 {
+		if cfg.OAuthReturnURL == "" {
+			cfg.OAuthReturnURL = "/"
+			a.cfg.OAuthReturnURL = "/"
+		}
+		base := origin.String() + cfg.BasePath
+		a.oauth, err = oauthlink.New(oauthlink.Config{
+			Store: cfg.Store, Providers: cfg.OAuth, StateKey: cfg.OAuthStateKey, Clock: cfg.Clock, Logger: cfg.Logger,
+			RedirectURL: func(provider string) string { return base + "/oauth/" + provider + "/callback" },
+		})
+		if err != nil {
+			sessions.Close()
+			return nil, fmt.Errorf("walletauth: %w", err)
+		}
+	}
 	if cfg.Email != nil || cfg.SMS != nil {
 		pc := cfg.Contacts
 		pc.Store, pc.Email, pc.SMS, pc.AppName, pc.Clock, pc.Logger = cfg.Store, cfg.Email, cfg.SMS, cfg.AppName, cfg.Clock, cfg.Logger
