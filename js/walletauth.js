@@ -33,6 +33,16 @@
  *   auth.mfa.regenerateRecoveryCodes({signOutOthers})   // {recoveryCodes, signedOut}
  * disable and regenerateRecoveryCodes (and routes behind RequireFreshFactor) need a recent second
  * factor: they reject with code "insufficient_assurance"; call stepUp, then try again.
+ * The profile, while signed in (same style: the server's JSON, or an Error with .code):
+ *   auth.profile.user()                 // {user: {id, wallets, createdAt, publicMetadata, unsafeMetadata}}
+ *   auth.profile.setUnsafeMetadata(obj) // {unsafeMetadata}; 400 invalid_request, 413 payload_too_large
+ *   auth.profile.linkWallet()           // {user}: the wallet's first shared account not linked yet
+ *                                       // (or linkWallet({address})) signs a fresh message
+ *   auth.profile.unlinkWallet(address)  // {user, signedOut}; 409 last_wallet
+ *   auth.profile.contacts()             // {contacts: [{kind, value, verified, primary, addedAt}]}
+ *   auth.profile.addContact(kind, value)            // kind "email" | "phone"; a code is sent
+ *   auth.profile.verifyContact(kind, value, code)   // {contact}; 401 invalid_code
+ *   auth.profile.resendContact(kind, value); .setPrimaryContact(kind, value); .removeContact(kind, value)
  * Wallets are found with EIP-6963 (WalletAuth.wallets() lists them), falling back to window.ethereum.
  */
 (function () {
@@ -43,6 +53,8 @@
     pending: "Your wallet already has a request open. Look for its window and finish or close it.",
     network: "Could not reach the server. Check your connection and try again.",
     invalid_code: "That code is not right. Try the current code from your app.",
+    invalid_contact_code: "That code is not right. Check the latest code we sent you.",
+    already_linked: "Every account your wallet shares is linked already. Choose another account in your wallet, then try again.",
     mfa_locked: "Too many wrong codes. Try again in {s} s.",
     pending_expired: "Your sign-in timed out. Sign in again.",
   };
@@ -195,22 +207,30 @@
       return hit ? hit.provider : window.ethereum || null;
     }
 
-    async function signIn() {
+    // walletSign asks the wallet for its accounts, lets choose pick one, and has it sign a fresh
+    // sign-in message: {message, signature, address}.
+    async function walletSign(choose) {
       var provider = await pickProvider();
-      if (!provider || typeof provider.request !== "function") return fail(AuthError("no_wallet", MSG.no_wallet));
+      if (!provider || typeof provider.request !== "function") throw AuthError("no_wallet", MSG.no_wallet);
+      var ask = function (method, params) {
+        return provider.request(params ? { method: method, params: params } : { method: method })
+          .catch(function (e) { throw walletError(e); });
+      };
+      var accounts = await ask("eth_requestAccounts");
+      if (!accounts || !accounts.length) throw AuthError("no_account", "Your wallet shared no account. Unlock it and try again.");
+      var addr = await choose(accounts);
+      var chainId = parseInt(await ask("eth_chainId"), 16);
+      var challenge = await api("POST", "/nonce", { address: addr, chainId: chainId });
+      if (!challenge || !challenge.message) throw AuthError("invalid_response", "The server sent no message to sign.");
+      var signature = await ask("personal_sign", [toHex(challenge.message), addr]);
+      return { message: challenge.message, signature: signature, address: addr };
+    }
+
+    async function signIn() {
       try {
-        var ask = function (method, params) {
-          return provider.request(params ? { method: method, params: params } : { method: method })
-            .catch(function (e) { throw walletError(e); });
-        };
-        var accounts = await ask("eth_requestAccounts");
-        if (!accounts || !accounts.length) throw AuthError("no_account", "Your wallet shared no account. Unlock it and try again.");
-        var addr = accounts[0];
-        var chainId = parseInt(await ask("eth_chainId"), 16);
-        var challenge = await api("POST", "/nonce", { address: addr, chainId: chainId });
-        if (!challenge || !challenge.message) throw AuthError("invalid_response", "The server sent no message to sign.");
-        var signature = await ask("personal_sign", [toHex(challenge.message), addr]);
-        var res = await api("POST", "/verify", { message: challenge.message, signature: signature });
+        var signed = await walletSign(function (accounts) { return accounts[0]; });
+        var addr = signed.address;
+        var res = await api("POST", "/verify", { message: signed.message, signature: signed.signature });
         if (res.status === "complete") signedIn(res, addr);
         else if (res.status === "needs_second_factor") startPending(res, addr);
         return res;
@@ -330,6 +350,28 @@
       if (document.visibilityState === "visible" && token && expires - Date.now() < 10000) renew();
     });
 
+    // POST /wallets: links the first account the wallet shares that is not linked yet (or
+    // o.address), with a signature of a fresh sign-in message.
+    async function linkWallet(o) {
+      var signed = await walletSign(async function (accounts) {
+        if (o && o.address) return o.address;
+        var have = ((await authed("GET", "/user")).user.wallets || []).map(function (w) { return w.address.toLowerCase(); });
+        var addr = accounts.find(function (a) { return have.indexOf(String(a).toLowerCase()) < 0; });
+        if (!addr) throw AuthError("already_linked", MSG.already_linked);
+        return addr;
+      });
+      var res = await authed("POST", "/wallets", { message: signed.message, signature: signed.signature });
+      if (user && res && res.user) user = res.user;
+      return res;
+    }
+    // DELETE /wallets/{address}: the server signs out the sessions of that wallet, this one too.
+    async function unlinkWallet(addr) {
+      var res = await authed("DELETE", "/wallets/" + encodeURIComponent(addr));
+      if (user && res && res.user) user = res.user;
+      if (address && String(addr).toLowerCase() === address.toLowerCase()) clearSession();
+      return res;
+    }
+    var contact = function (kind, value, more) { return Object.assign({ kind: kind, value: String(value).trim() }, more); };
     var flag = function (o) { return { signOutOthers: !!(o && o.signOutOthers) }; };
     self.basePath = base;
     self.signIn = signIn;
@@ -350,6 +392,25 @@
       stepUp: stepUp,
       disable: function (o) { return authed("POST", "/mfa/disable", flag(o)); },
       regenerateRecoveryCodes: function (o) { return authed("POST", "/mfa/recovery-codes", flag(o)); },
+    };
+    self.profile = {
+      user: function () { return authed("GET", "/user"); },
+      setUnsafeMetadata: function (obj) { return authed("PUT", "/user/metadata", { unsafeMetadata: obj }); },
+      linkWallet: linkWallet,
+      unlinkWallet: unlinkWallet,
+      contacts: function () { return authed("GET", "/contacts"); },
+      addContact: function (kind, value) { return authed("POST", "/contacts", contact(kind, value)); },
+      verifyContact: function (kind, value, code) {
+        return authed("POST", "/contacts/verify", contact(kind, value, { code: String(code).trim() })).catch(function (err) {
+          if (err.code === "invalid_code") err.message = MSG.invalid_contact_code;
+          throw err;
+        });
+      },
+      resendContact: function (kind, value) { return authed("POST", "/contacts/resend", contact(kind, value)); },
+      setPrimaryContact: function (kind, value) { return authed("POST", "/contacts/primary", contact(kind, value)); },
+      removeContact: function (kind, value) {
+        return authed("DELETE", "/contacts/" + encodeURIComponent(kind) + "/" + encodeURIComponent(String(value).trim()));
+      },
     };
     self.on = function (kind, fn) {
       if (!handlers[kind]) throw new Error("WalletAuth: unknown event " + kind);

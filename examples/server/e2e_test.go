@@ -12,8 +12,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,8 +38,8 @@ func need(t *testing.T, ok bool, what string) {
 }
 
 // startDemo runs the whole demo (SQLite in a temporary directory) on an httptest server whose
-// URL is the origin.
-func startDemo(t *testing.T, opts options) *httptest.Server {
+// URL is the origin. testRoutes may add routes for the test alone, next to the demo's.
+func startDemo(t *testing.T, opts options, testRoutes ...func(*http.ServeMux)) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	opts.Origin = "http://" + srv.Listener.Addr().String()
@@ -54,6 +56,14 @@ func startDemo(t *testing.T, opts options) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(testRoutes) > 0 {
+		mux := http.NewServeMux()
+		mux.Handle("/", h)
+		for _, add := range testRoutes {
+			add(mux)
+		}
+		h = mux
+	}
 	srv.Config.Handler = h
 	srv.Start()
 	t.Cleanup(func() {
@@ -68,7 +78,9 @@ func startDemo(t *testing.T, opts options) *httptest.Server {
 // TestDemoChromium drives the demo page in Debian's Chromium with an injected test wallet
 // (e2e/demo.mjs): sign in, /api/me, token renewal, restore on reload, sign out, the no-wallet
 // and rejected messages, and two-factor authentication (turning TOTP on, recovery codes, the
-// second step of a sign-in, step-up, the lockout, turning it off). Screenshots land in e2e/out/.
+// second step of a sign-in, step-up, the lockout, turning it off), and the profile panel (unsafe
+// metadata, an email address verified with the code the development sender logged, a second
+// wallet linked and unlinked). Screenshots land in e2e/out/.
 func TestDemoChromium(t *testing.T) {
 	node, err := exec.LookPath("node")
 	need(t, err == nil, "node is not installed")
@@ -83,8 +95,13 @@ func TestDemoChromium(t *testing.T) {
 	_, err = os.Stat(chromium)
 	need(t, err == nil, chromium+" is missing (apt-get install chromium)")
 
-	// A 3-second access token, so the test sees the page renew it by itself.
-	srv := startDemo(t, options{Rate: 60, AccessTTL: 3 * time.Second})
+	// A 3-second access token, so the test sees the page renew it by itself. The log goes to
+	// codes, which keeps what the development sender (profile.LogSender) "sends", for the
+	// test-only route GET /test/last-code?to=….
+	codes := &codeLog{last: map[string]string{}}
+	srv := startDemo(t, options{Rate: 60, AccessTTL: 3 * time.Second, Logger: slog.New(codes)}, func(mux *http.ServeMux) {
+		mux.HandleFunc("GET /test/last-code", codes.serve)
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "demo.mjs"))
@@ -108,6 +125,12 @@ func TestDemoChromium(t *testing.T) {
 			RecoveryCodes int     `json:"recoveryCodes"`
 		} `json:"mfa"`
 		LockedRetryAfterSeconds int `json:"lockedRetryAfterSeconds"`
+		Profile                 struct {
+			Email    string `json:"email"`
+			Verified bool   `json:"verified"`
+			Linked   string `json:"linked"`
+			Unlinked bool   `json:"unlinked"`
+		} `json:"profile"`
 	}
 	if err := json.Unmarshal(out, &summary); err != nil {
 		t.Fatalf("summary is not JSON: %v: %q", err, out)
@@ -124,7 +147,62 @@ func TestDemoChromium(t *testing.T) {
 	if s := summary.LockedRetryAfterSeconds; s <= 0 || s > 300 {
 		t.Errorf("lockout Retry-After %d s, want 1..300", s)
 	}
+	if p := summary.Profile; !p.Verified || !p.Unlinked || p.Linked == "" || codes.code(p.Email) == "" {
+		t.Errorf("profile summary %+v (code logged for %q: %t)", p, p.Email, codes.code(p.Email) != "")
+	}
 	t.Logf("demo e2e: %s", strings.TrimSpace(string(out)))
+}
+
+// codeLog is a slog.Handler that keeps, per recipient, the last code that the development
+// sender (profile.LogSender) logged, and drops everything else.
+type codeLog struct {
+	mu   sync.Mutex
+	last map[string]string // recipient → code
+}
+
+var sixDigits = regexp.MustCompile(`\b[0-9]{6}\b`)
+
+func (c *codeLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (c *codeLog) WithAttrs([]slog.Attr) slog.Handler           { return c }
+func (c *codeLog) WithGroup(string) slog.Handler                { return c }
+func (c *codeLog) Handle(_ context.Context, r slog.Record) error {
+	if !strings.HasPrefix(r.Message, "profile: development sender") {
+		return nil
+	}
+	var to, text string
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "to":
+			to = a.Value.String()
+		case "text":
+			text = a.Value.String()
+		}
+		return true
+	})
+	if code := sixDigits.FindString(text); to != "" && code != "" {
+		c.mu.Lock()
+		c.last[to] = code
+		c.mu.Unlock()
+	}
+	return nil
+}
+
+func (c *codeLog) code(to string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last[to]
+}
+
+// serve is GET /test/last-code?to=… → {"code"}, 404 when nothing was sent there. Test only:
+// the demo itself has no such route.
+func (c *codeLog) serve(w http.ResponseWriter, r *http.Request) {
+	code := c.code(r.URL.Query().Get("to"))
+	if code == "" {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]string{"code": code})
 }
 
 // TestDemoRoutes checks the demo's own routes without a browser.
@@ -412,5 +490,38 @@ func TestNewServerRefusesStore(t *testing.T) {
 	_, _, err := newServer(context.Background(), options{Origin: "http://localhost:8080", DB: filepath.Join(t.TempDir(), "x.db"), Store: "redis://localhost"})
 	if err == nil || !strings.Contains(err.Error(), "not yet supported") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestDemoContacts checks without a browser that the demo sends codes through the development
+// sender: the code reaches the log, and it verifies the address.
+func TestDemoContacts(t *testing.T) {
+	codes := &codeLog{last: map[string]string{}}
+	srv := startDemo(t, options{Rate: 0, Logger: slog.New(codes)})
+	c := &demoClient{t: t, srv: srv}
+	if st, _ := c.signIn(crypto.Keccak256([]byte("walletauth demo contacts user"))); st != "complete" {
+		t.Fatalf("sign-in: %s", st)
+	}
+	const email = "demo-user@example.com"
+	if code, body := c.do(http.MethodPost, "/auth/contacts", map[string]any{"kind": "email", "value": email}, nil); code != http.StatusAccepted {
+		t.Fatalf("add: %d %s", code, body)
+	}
+	sent := codes.code(email)
+	if sent == "" {
+		t.Fatal("no code in the log")
+	}
+	var v struct {
+		Contact struct{ Verified, Primary bool }
+	}
+	if code, body := c.do(http.MethodPost, "/auth/contacts/verify", map[string]any{"kind": "email", "value": email, "code": sent}, &v); code != 200 || !v.Contact.Verified || !v.Contact.Primary {
+		t.Fatalf("verify: %d %s", code, body)
+	}
+	res, err := srv.Client().Get(srv.URL + "/test/last-code?to=" + email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /test/last-code: %d: the test-only route is in the demo", res.StatusCode)
 	}
 }

@@ -1,5 +1,11 @@
-// Command server is the walletauth demo: a page with a "Sign in with MetaMask" button and a
-// two-factor panel, the walletauth handler with MFA on, and protected API routes, on SQLite.
+// Command server is the walletauth demo: a page with a "Sign in with MetaMask" button, a
+// two-factor panel and a profile panel (user id, wallets, metadata, email addresses and phone
+// numbers), the walletauth handler with MFA on, and protected API routes, on SQLite.
+//
+// Email and SMS go through profile.LogSender, the development sender: nothing is delivered, and
+// every message — the verification code included — is written to the server log at level WARN
+// ("profile: development sender: message not delivered, …", with to= and text=). Read the code
+// there. A real deployment configures profile.SMTPSender and profile.WebhookSMSSender instead.
 //
 //	go run ./examples/server                       # then open http://localhost:8080
 //	go run ./examples/server -rate 0 -db /tmp/x.db  # no rate limit (load tests), another database
@@ -24,7 +30,8 @@
 //	                                        may read or write it. Losing it voids every TOTP
 //	                                        enrolment (users then sign in with a recovery code).
 //
-// Routes: / (the page), /auth/ (walletauth, including /auth/client.js and the /auth/mfa routes),
+// Routes: / (the page), /auth/ (walletauth, including /auth/client.js, the /auth/mfa routes, and
+// /auth/user, /auth/wallets and /auth/contacts for the profile panel),
 // GET /api/me (behind RequireSession: {"userId","address","chainId","aal"}), POST /api/sensitive
 // (behind RequireFreshFactor(5 min): {"ok":true}, to show step-up) and GET /healthz ("ok").
 package main
@@ -54,6 +61,7 @@ import (
 
 	"github.com/walletauth/walletauth"
 	"github.com/walletauth/walletauth/mfa"
+	"github.com/walletauth/walletauth/profile"
 	"github.com/walletauth/walletauth/session"
 	"github.com/walletauth/walletauth/store/sqlitestore"
 )
@@ -227,6 +235,9 @@ func newServer(ctx context.Context, opts options) (http.Handler, func() error, e
 		Logger:    opts.Logger,
 		Session:   session.Config{AccessTTL: opts.AccessTTL},
 		MFA:       mfa.Config{EncryptionKeys: map[string][]byte{"k1": key}, CurrentKeyID: "k1"},
+		// The development sender: codes go to the log, nothing is delivered.
+		Email: profile.LogSender{Logger: opts.Logger},
+		SMS:   profile.LogSender{Logger: opts.Logger},
 	})
 	if err != nil {
 		_ = st.Close()

@@ -21,7 +21,13 @@
 //      an expired pending sign-in and the lockout after five wrong codes; finally a sign-in
 //      with the code of the time step after the confirming one (waiting for it, < 30 s: each
 //      step is accepted once), aal2, the sensitive action without a prompt, turning it off
-//      with "sign out my other devices".
+//      with "sign out my other devices";
+//   7. the profile panel, with a user of its own whose wallet shares two accounts: the user id;
+//      unsafe metadata refused (400: not an object; 413: over 8 KiB), saved and seen after a
+//      reload; an email address added, a wrong code, then the code the server's development
+//      sender logged (read through the test-only route GET /test/last-code, which e2e_test.go
+//      adds), verified and primary; a second address made primary and removed; "Link another
+//      wallet" links the second account (the first is linked already), then "Unlink".
 // Screenshots go to e2e/out/ for humans. Prints one line of JSON and exits 0, or the error and 1.
 // Run by ../e2e_test.go, which starts the demo with a short access-token lifetime.
 import { chromium } from "playwright-core";
@@ -39,11 +45,15 @@ const wallet = new Wallet("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae7
 // a fixed string.
 const mfaWallet = new Wallet("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
 const lockWallet = new Wallet(id("walletauth e2e: lockout user"));
+// The profile scenario's user, and the second account its wallet shares.
+const profileWallet = new Wallet(id("walletauth e2e: profile user"));
+const secondWallet = new Wallet(id("walletauth e2e: profile user, second wallet"));
 const CHAIN_ID = 10; // OP Mainnet: one of the demo's default chains, not the default one
 const NO_WALLET = "No Ethereum wallet found. Install MetaMask or another wallet.";
 const REJECTED = "You rejected the request in your wallet.";
 const INVALID_CODE = "That code is not right. Try the current code from your app.";
 const TIMED_OUT = "Your sign-in timed out. Sign in again.";
+const INVALID_CONTACT_CODE = "That code is not right. Check the latest code we sent you.";
 const LOCKED = /^Too many wrong codes\. Try again in (\d+) s\.$/;
 const RECOVERY_CODE = /^[0-9a-hjkmnp-tv-z]{4}(-[0-9a-hjkmnp-tv-z]{4}){3}$/;
 const STEP = 30; // TOTP time step, seconds
@@ -54,7 +64,7 @@ function check(cond, what) {
 }
 
 // Runs in the page before any of its scripts: the fake wallet. mode: "ok" | "reject" | "legacy".
-function installWallet({ address, chainHex, mode }) {
+function installWallet({ addresses, chainHex, mode }) {
   const rpcError = (code, message) => Object.assign(new Error(message), { code });
   const provider = {
     isMetaMask: true,
@@ -62,7 +72,7 @@ function installWallet({ address, chainHex, mode }) {
       switch (method) {
         case "eth_requestAccounts":
         case "eth_accounts":
-          return [address];
+          return addresses;
         case "eth_chainId":
           return chainHex;
         case "personal_sign":
@@ -91,7 +101,7 @@ function installWallet({ address, chainHex, mode }) {
   announce();
 }
 
-async function newPage(browser, mode, log, { url = "/", ready = "body[data-ready=true]", html, signer = wallet } = {}) {
+async function newPage(browser, mode, log, { url = "/", ready = "body[data-ready=true]", html, signer = wallet, more = [] } = {}) {
   const context = await browser.newContext({ viewport: { width: 900, height: 760 } });
   const page = await context.newPage();
   page.on("pageerror", (err) => log.push("pageerror: " + err.message));
@@ -102,14 +112,16 @@ async function newPage(browser, mode, log, { url = "/", ready = "body[data-ready
   if (mode) {
     const signed = [];
     page.signed = signed;
+    const signers = [signer, ...more];
     await page.exposeFunction("__e2eSign", async (data, addr) => {
-      check(addr === signer.address, "personal_sign for the wallet's address, got " + addr);
+      const key = signers.find((w) => w.address === addr);
+      check(key, "personal_sign for one of the wallet's addresses, got " + addr);
       check(/^0x[0-9a-fA-F]*$/.test(data), "personal_sign data is 0x-hex");
       const text = Buffer.from(getBytes(data)).toString("utf8");
       signed.push(text);
-      return signer.signMessage(getBytes(data));
+      return key.signMessage(getBytes(data));
     });
-    await page.addInitScript(installWallet, { address: signer.address, chainHex: "0x" + CHAIN_ID.toString(16), mode });
+    await page.addInitScript(installWallet, { addresses: signers.map((w) => w.address), chainHex: "0x" + CHAIN_ID.toString(16), mode });
   }
   // A page of the site's origin that the server does not have: served by the browser itself.
   if (html) await page.route(BASE_URL + url, (route) => route.fulfill({ contentType: "text/html", body: html }));
@@ -206,6 +218,104 @@ async function turnOnTOTP(page, { wrongFirst = false, shots = false } = {}) {
   await page.waitForSelector("#mfa[data-mfa=on] #mfa-on:not([hidden])", WAIT);
   check((await page.textContent("#mfa-codes")) === "", "the recovery codes are shown once");
   return { secret, step, codes };
+}
+
+// The last code the server's development sender "sent" to someone (test-only route).
+async function lastCode(to) {
+  const res = await fetch(BASE_URL + "/test/last-code?to=" + encodeURIComponent(to));
+  check(res.ok, "a code was logged for " + to + ": " + res.status);
+  return (await res.json()).code;
+}
+
+async function contactRow(page, value, verified) {
+  const sel = `#contacts li[data-value="${value}"][data-verified=${verified}]`;
+  await page.waitForSelector(sel, WAIT);
+  return sel;
+}
+
+async function profileScenario(browser, log) {
+  const p = await newPage(browser, "ok", log, { signer: profileWallet, more: [secondWallet] });
+  await p.click("#signin");
+  const who = await signedIn(p);
+  check(who.address === profileWallet.address, "signed in with the wallet's first account: " + who.address);
+  await textIs(p, "#profile-id", who.userId);
+  await p.waitForSelector(`#wallets li[data-address="${profileWallet.address}"]`, WAIT);
+  check((await p.$$("#wallets li")).length === 1, "one wallet");
+  check((await p.$$("#wallets button")).length === 0, "no Unlink for the only wallet");
+  await textIs(p, "#public-metadata", "{}");
+
+  // Unsafe metadata: refused, refused, saved; still there after a reload.
+  const save = async (text, want) => {
+    await p.fill("#unsafe-metadata", text);
+    await p.click("#unsafe-save");
+    await p.waitForFunction(([w]) => new RegExp(w).test(document.getElementById("unsafe-message").textContent), [want.source], WAIT)
+      .catch(async () => { throw new Error(`unsafe metadata: want ${want}, shows ${JSON.stringify(await p.textContent("#unsafe-message"))}`); });
+  };
+  await save("[1, 2]", /^Not saved \(400\): .*object/);
+  await save(JSON.stringify({ note: "x".repeat(9000) }), /^Not saved \(413\): .*8 KiB/);
+  await save("{oops", /^Not valid JSON/);
+  const meta = { theme: "dark", tags: ["e2e", "ünïcode"], n: 1 };
+  await save(JSON.stringify(meta), /^Saved\.$/);
+  await p.reload();
+  await signedIn(p);
+  await p.waitForFunction(() => document.getElementById("unsafe-metadata").value.includes("theme"), null, WAIT);
+  check(JSON.stringify(JSON.parse(await p.inputValue("#unsafe-metadata"))) === JSON.stringify(meta), "unsafe metadata after a reload");
+
+  // An email address: code sent, a wrong code, the right one; verified and primary.
+  const email = "e2e-profile@example.com";
+  await p.selectOption("#contact-kind", "email");
+  await p.fill("#contact-value", email);
+  await p.click("#contact-add");
+  await textIs(p, "#contact-message", "A code was sent to " + email + ".");
+  await contactRow(p, email, false);
+  check(await p.isVisible("#contact-code"), "the code field shows");
+  await p.locator("#profile").screenshot({ path: path.join(OUT, "profile-code.png") });
+  const code = await lastCode(email);
+  check(/^\d{6}$/.test(code), "six digits: " + code);
+  await p.fill("#contact-code", code === "000000" ? "111111" : "000000");
+  await p.click("#contact-verify");
+  await textIs(p, "#contact-message", INVALID_CONTACT_CODE);
+  await p.fill("#contact-code", code);
+  await p.click("#contact-verify");
+  await textIs(p, "#contact-message", email + " is verified.");
+  const row = await contactRow(p, email, true);
+  check(await p.isHidden("#contact-verify-form"), "the code field is gone");
+  check((await p.$$eval(row + " .badge", (bs) => bs.map((b) => b.textContent))).join(",") === "verified,primary", "verified and primary badges");
+
+  // A second address becomes primary, then goes.
+  const email2 = "e2e-second@example.com";
+  await p.fill("#contact-value", email2);
+  await p.click("#contact-add");
+  await textIs(p, "#contact-message", "A code was sent to " + email2 + ".");
+  await p.fill("#contact-code", await lastCode(email2));
+  await p.click("#contact-verify");
+  const row2 = await contactRow(p, email2, true);
+  await p.click(row2 + " button:text-is('Make primary')");
+  await p.waitForSelector(row2 + " .badge.primary", WAIT);
+  await p.waitForSelector(row + " button:text-is('Make primary')", WAIT);
+  await p.click(row2 + " button:text-is('Remove')");
+  await textIs(p, "#contact-message", "Removed " + email2 + ".");
+  await p.waitForSelector(row + " .badge.primary", WAIT); // the first address is primary again
+
+  // Link the wallet's second account (the first is linked already), then unlink it.
+  const signedBefore = p.signed.length;
+  await p.click("#wallet-link");
+  await textIs(p, "#wallet-message", "Linked " + secondWallet.address + ".");
+  check(p.signed.length === signedBefore + 1 && p.signed.at(-1).includes("\n" + secondWallet.address + "\n"), "the second account signed");
+  const second = `#wallets li[data-address="${secondWallet.address}"]`;
+  await p.waitForSelector(second + " button:text-is('Unlink')", WAIT);
+  check(await p.isHidden(`#wallets li[data-address="${profileWallet.address}"] button`), "no Unlink for this session's wallet");
+  check((await p.textContent(`#wallets li[data-address="${profileWallet.address}"]`)).includes("this session"), "this session's wallet is marked");
+  await p.locator("#profile").screenshot({ path: path.join(OUT, "profile.png") });
+  await p.screenshot({ path: path.join(OUT, "profile-page.png"), fullPage: true });
+  await p.click("#wallet-link");
+  await textIs(p, "#wallet-message", "Every account your wallet shares is linked already. Choose another account in your wallet, then try again.");
+  await p.click(second + " button:text-is('Unlink')");
+  await textIs(p, "#wallet-message", "Unlinked " + secondWallet.address + ".");
+  check((await p.$$("#wallets li")).length === 1, "one wallet again");
+  check((await signedIn(p)).userId === who.userId, "still signed in");
+  await signOutPage(p);
+  return { email, verified: true, linked: secondWallet.address, unlinked: true };
 }
 
 async function main() {
@@ -476,6 +586,11 @@ async function main() {
     check((await signedIn(m3)).aal === "aal1", "with MFA off the wallet alone signs in");
     await signOutPage(m3);
     summary.mfaMs = Date.now() - mfaStarted;
+
+    // 7. The profile panel.
+    const profileStarted = Date.now();
+    summary.profile = await profileScenario(browser, log);
+    summary.profileMs = Date.now() - profileStarted;
 
     check(log.length === 0, "no page errors:\n" + log.join("\n"));
   } finally {

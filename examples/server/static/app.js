@@ -52,6 +52,7 @@
       $("factor-code").focus();
     }
     resetMFA();
+    resetProfile();
     if (!user) return;
     $("address").textContent = auth.address() || (user.wallets && user.wallets[0] && user.wallets[0].address) || "";
     $("me").textContent = "…";
@@ -60,6 +61,7 @@
     showToken();
     loadMe();
     loadMFA();
+    loadProfile();
   }
 
   async function busy(button, label, fn) {
@@ -265,6 +267,224 @@
     }
     $("stepup-submit").disabled = false;
   });
+
+  // --- profile panel ---------------------------------------------------------------------------
+
+  var pendingContact = null; // {kind, value} waiting for its code
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text) e.textContent = text;
+    return e;
+  }
+  function small(text, onClick) {
+    var b = el("button", "small", text);
+    b.type = "button";
+    b.addEventListener("click", function () {
+      b.disabled = true;
+      Promise.resolve(onClick()).finally(function () { b.disabled = false; });
+    });
+    return b;
+  }
+  function resetProfile() {
+    $("profile-id").textContent = "…";
+    $("wallets").textContent = "";
+    $("public-metadata").textContent = "…";
+    $("unsafe-metadata").value = "";
+    $("unsafe-message").textContent = "";
+    $("contacts").textContent = "";
+    $("contacts-empty").hidden = true;
+    say("wallet-message", "");
+    say("contact-message", "");
+    pendingContact = null;
+    $("contact-verify-form").hidden = true;
+  }
+
+  async function loadProfile() {
+    var r;
+    try { r = await auth.profile.user(); } catch (err) { return say("wallet-message", err.message); }
+    var u = r.user;
+    $("profile-id").textContent = u.id;
+    drawWallets(u.wallets || []);
+    $("public-metadata").textContent = JSON.stringify(u.publicMetadata || {}, null, 2);
+    showUnsafe(u.unsafeMetadata);
+    loadContacts();
+  }
+
+  function showUnsafe(obj) {
+    var text = JSON.stringify(obj || {}, null, 2);
+    $("unsafe-metadata").value = text;
+    $("unsafe-metadata").rows = Math.min(12, Math.max(3, text.split("\n").length));
+  }
+
+  function drawWallets(wallets) {
+    var list = $("wallets"), current = (auth.address() || "").toLowerCase();
+    list.textContent = "";
+    wallets.forEach(function (w) {
+      var li = el("li");
+      li.dataset.address = w.address;
+      var a = el("span", "value mono", w.address.slice(0, 10) + "…" + w.address.slice(-8));
+      a.title = w.address;
+      li.append(a);
+      if (CHAINS[w.chainId]) li.append(el("span", "badge", CHAINS[w.chainId]));
+      var actions = el("span", "actions");
+      if (w.address.toLowerCase() === current) li.append(el("span", "badge ok", "this session"));
+      else if (wallets.length > 1) actions.append(small("Unlink", function () { return unlinkWallet(w.address); }));
+      li.append(actions);
+      list.append(li);
+    });
+  }
+  async function unlinkWallet(addr) {
+    say("wallet-message", "");
+    try {
+      var r = await auth.profile.unlinkWallet(addr);
+      if (auth.user()) drawWallets(r.user.wallets);
+      say("wallet-message", "Unlinked " + addr + "." + (r.signedOut ? " Signed out " + r.signedOut + " session" + (r.signedOut === 1 ? "" : "s") + " that used it." : ""));
+    } catch (err) {
+      say("wallet-message", err.message);
+    }
+  }
+  $("wallet-link").addEventListener("click", async function () {
+    var btn = this;
+    say("wallet-message", "");
+    btn.disabled = true;
+    btn.textContent = "Check your wallet…";
+    try {
+      var r = await auth.profile.linkWallet();
+      drawWallets(r.user.wallets);
+      var added = r.user.wallets[r.user.wallets.length - 1];
+      say("wallet-message", "Linked " + (added ? added.address : "the wallet") + ".");
+    } catch (err) {
+      say("wallet-message", err.message);
+    }
+    btn.disabled = false;
+    btn.textContent = "Link another wallet";
+  });
+
+  $("unsafe-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    var out = $("unsafe-message"), obj;
+    out.classList.remove("error-text");
+    out.textContent = "";
+    try { obj = JSON.parse($("unsafe-metadata").value || "{}"); } catch (e) {
+      out.classList.add("error-text");
+      out.textContent = "Not valid JSON: " + e.message;
+      return;
+    }
+    $("unsafe-save").disabled = true;
+    try {
+      var r = await auth.profile.setUnsafeMetadata(obj);
+      showUnsafe(r.unsafeMetadata);
+      out.textContent = "Saved.";
+    } catch (err) {
+      out.classList.add("error-text");
+      out.textContent = "Not saved (" + (err.status || err.code) + "): " + err.message;
+    }
+    $("unsafe-save").disabled = false;
+  });
+
+  async function loadContacts() {
+    var r;
+    try { r = await auth.profile.contacts(); } catch (err) { return say("contact-message", err.message); }
+    var list = $("contacts"), contacts = r.contacts || [];
+    list.textContent = "";
+    $("contacts-empty").hidden = contacts.length > 0;
+    contacts.forEach(function (c) {
+      var li = el("li");
+      li.dataset.kind = c.kind;
+      li.dataset.value = c.value;
+      li.dataset.verified = String(!!c.verified);
+      li.append(el("span", "value", (c.kind === "phone" ? "☎ " : "✉ ") + c.value));
+      li.append(el("span", c.verified ? "badge ok" : "badge", c.verified ? "verified" : "not verified"));
+      if (c.primary) li.append(el("span", "badge primary", "primary"));
+      var actions = el("span", "actions");
+      var waiting = pendingContact && pendingContact.kind === c.kind && pendingContact.value === c.value;
+      if (!c.verified && !waiting) actions.append(small("Enter code", function () { askCode(c.kind, c.value, ""); }));
+      if (c.verified && !c.primary) actions.append(small("Make primary", function () {
+        return contactCall(auth.profile.setPrimaryContact(c.kind, c.value), "");
+      }));
+      actions.append(small("Remove", function () {
+        if (pendingContact && pendingContact.kind === c.kind && pendingContact.value === c.value) hideCode(false);
+        return contactCall(auth.profile.removeContact(c.kind, c.value), "Removed " + c.value + ".");
+      }));
+      li.append(actions);
+      list.append(li);
+    });
+  }
+  async function contactCall(p, done) {
+    say("contact-message", "");
+    try { await p; say("contact-message", done); } catch (err) { say("contact-message", err.message); }
+    await loadContacts();
+  }
+  function askCode(kind, value, msg) {
+    pendingContact = { kind: kind, value: value };
+    $("contact-verify-label").textContent = "Enter the 6-digit code from the " + (kind === "phone" ? "text message" : "email");
+    $("contact-code").value = "";
+    $("contact-verify-form").hidden = false;
+    Array.prototype.forEach.call($("contacts").querySelectorAll("li"), function (li) { // its "Enter code" is redundant now
+      var b = li.dataset.kind === kind && li.dataset.value === value && li.querySelector(".actions button");
+      if (b && b.textContent === "Enter code") b.remove();
+    });
+    say("contact-message", msg);
+    $("contact-code").focus();
+  }
+  function hideCode(reload) {
+    pendingContact = null;
+    $("contact-verify-form").hidden = true;
+    if (reload) loadContacts(); // "Enter code" comes back
+  }
+  $("contact-kind").addEventListener("change", function () {
+    var phone = this.value === "phone";
+    $("contact-value").type = phone ? "tel" : "email";
+    $("contact-value").placeholder = phone ? "+14155550100" : "you@example.com";
+  });
+  $("contact-add-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    var kind = $("contact-kind").value, value = $("contact-value").value.trim();
+    say("contact-message", "");
+    $("contact-add").disabled = true;
+    try {
+      await auth.profile.addContact(kind, value);
+      $("contact-value").value = "";
+      await loadContacts();
+      // The server may have normalised the value (a phone number to E.164): use its spelling,
+      // from the newest unverified contact of that kind.
+      var shown = Array.prototype.filter.call($("contacts").children, function (x) { return x.dataset.kind === kind && x.dataset.verified === "false"; });
+      var stored = shown.length ? shown[shown.length - 1].dataset.value : value;
+      askCode(kind, stored, "A code was sent to " + stored + ".");
+    } catch (err) {
+      say("contact-message", err.message);
+    }
+    $("contact-add").disabled = false;
+  });
+  $("contact-verify-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    if (!pendingContact) return;
+    var p = pendingContact;
+    $("contact-verify").disabled = true;
+    try {
+      await auth.profile.verifyContact(p.kind, p.value, $("contact-code").value);
+      pendingContact = null;
+      $("contact-verify-form").hidden = true;
+      say("contact-message", p.value + " is verified.");
+      await loadContacts();
+    } catch (err) {
+      say("contact-message", err.message);
+      $("contact-code").select();
+    }
+    $("contact-verify").disabled = false;
+  });
+  $("contact-resend").addEventListener("click", async function () {
+    if (!pendingContact) return;
+    var p = pendingContact;
+    try {
+      await auth.profile.resendContact(p.kind, p.value);
+      say("contact-message", "A new code was sent to " + p.value + "; the old one no longer works.");
+    } catch (err) {
+      say("contact-message", err.message);
+    }
+  });
+  $("contact-verify-cancel").addEventListener("click", function () { hideCode(true); say("contact-message", ""); });
 
   auth.on("change", function (user, state) { render(user, state); });
   auth.on("error", function (err) { showError(err.message, err.code); });
