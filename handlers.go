@@ -147,27 +147,40 @@ func (a *Auth) handleNonce(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// POST /verify {"message", "signature", "refreshTokenInBody"?} → the signed-in session.
-func (a *Auth) handleVerify(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Message            string `json:"message"`
-		Signature          string `json:"signature"`
-		RefreshTokenInBody bool   `json:"refreshTokenInBody"`
-	}
+// signedRequest is the body of verify and wallets: a message and the wallet's signature.
+type signedRequest struct {
+	Message            string `json:"message"`
+	Signature          string `json:"signature"`
+	RefreshTokenInBody bool   `json:"refreshTokenInBody"`
+}
+
+// verifySigned reads a signedRequest and verifies it end to end (web3auth.Service.Verify); it
+// answers the request itself when that fails.
+func (a *Auth) verifySigned(w http.ResponseWriter, r *http.Request, event string) (*signedRequest, *web3auth.Account, bool) {
+	var req signedRequest
 	if err := readJSON(w, r, &req, false); err != nil {
 		writeError(w, err)
-		return
+		return nil, nil, false
 	}
 	if req.Message == "" || req.Signature == "" {
 		writeError(w, badRequest(`"message" and "signature" are required`))
+		return nil, nil, false
+	}
+	acct, err := a.web3.Verify(r.Context(), req.Message, req.Signature)
+	if err != nil {
+		a.fail(w, r, event, err)
+		return nil, nil, false
+	}
+	return &req, acct, true
+}
+
+// POST /verify {"message", "signature", "refreshTokenInBody"?} → the signed-in session.
+func (a *Auth) handleVerify(w http.ResponseWriter, r *http.Request) {
+	req, acct, ok := a.verifySigned(w, r, "sign_in")
+	if !ok {
 		return
 	}
 	ctx := r.Context()
-	acct, err := a.web3.Verify(ctx, req.Message, req.Signature)
-	if err != nil {
-		a.fail(w, r, "sign_in", err)
-		return
-	}
 	addr, ip := acct.Address.Hex(), a.clientIP(r).String()
 	user, created, err := a.userFor(ctx, acct, addr)
 	if err != nil {

@@ -176,26 +176,13 @@ func (a *Auth) handleUnsafeMetadata(w http.ResponseWriter, r *http.Request, id *
 // POST /wallets {"message", "signature"} → {"user"}: links the wallet that signed a fresh sign-in
 // message (from POST nonce) to the caller.
 func (a *Auth) handleLinkWallet(w http.ResponseWriter, r *http.Request, id *Identity) {
-	var req struct {
-		Message   string `json:"message"`
-		Signature string `json:"signature"`
-	}
-	if err := readJSON(w, r, &req, false); err != nil {
-		writeError(w, err)
-		return
-	}
-	if req.Message == "" || req.Signature == "" {
-		writeError(w, badRequest(`"message" and "signature" are required`))
+	_, acct, ok := a.verifySigned(w, r, "link_wallet")
+	if !ok {
 		return
 	}
 	ctx := r.Context()
-	acct, err := a.web3.Verify(ctx, req.Message, req.Signature)
-	if err != nil {
-		a.fail(w, r, "link_wallet", err)
-		return
-	}
 	addr := acct.Address.Hex()
-	err = a.cfg.Store.LinkWallet(ctx, id.UserID, store.Wallet{Address: addr, ChainID: acct.ChainID, LinkedAt: a.cfg.Clock()})
+	err := a.cfg.Store.LinkWallet(ctx, id.UserID, store.Wallet{Address: addr, ChainID: acct.ChainID, LinkedAt: a.cfg.Clock()})
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		// Only the wallet's owner, who just proved it by signing, learns that it is taken.

@@ -1,7 +1,6 @@
 package profile_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletauth/walletauth/internal/testutil"
 	"github.com/walletauth/walletauth/profile"
 	"github.com/walletauth/walletauth/store/memstore"
 )
@@ -93,36 +93,18 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// lockedBuffer collects log output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type env struct {
 	svc   *profile.Service
 	out   *outbox
 	clock *clock
-	logs  *lockedBuffer
+	logs  *testutil.LogBuffer
 }
 
 // newEnv makes a Service over a memstore with both kinds enabled, a fixed clock and a log at
 // level Debug; edit changes the Config first.
 func newEnv(t *testing.T, edit func(*profile.Config)) *env {
 	t.Helper()
-	e := &env{out: &outbox{}, clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, logs: &lockedBuffer{}}
+	e := &env{out: &outbox{}, clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, logs: &testutil.LogBuffer{}}
 	cfg := profile.Config{
 		Store:   memstore.New(),
 		Email:   e.out,
@@ -155,6 +137,6 @@ func (e *env) verified(t *testing.T, user, kind, value string) {
 	}
 }
 
-func slogJSON(w *lockedBuffer) *slog.Logger {
+func slogJSON(w *testutil.LogBuffer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, nil))
 }

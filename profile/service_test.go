@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletauth/walletauth/internal/testutil"
 	"github.com/walletauth/walletauth/profile"
 	"github.com/walletauth/walletauth/store"
 	"github.com/walletauth/walletauth/store/memstore"
@@ -617,7 +618,7 @@ func TestCodesNeverLogged(t *testing.T) {
 }
 
 func TestLogSender(t *testing.T) {
-	buf := &lockedBuffer{}
+	buf := &testutil.LogBuffer{}
 	s := profile.LogSender{Logger: slogJSON(buf)}
 	if err := s.SendEmail(ctx, profile.Email{To: "a@example.com", Subject: "Hi", Text: "code 123456"}); err != nil {
 		t.Fatal(err)
