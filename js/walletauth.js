@@ -43,6 +43,12 @@
  *   auth.profile.addContact(kind, value)            // kind "email" | "phone"; a code is sent
  *   auth.profile.verifyContact(kind, value, code)   // {contact}; 401 invalid_code
  *   auth.profile.resendContact(kind, value); .setPrimaryContact(kind, value); .removeContact(kind, value)
+ *   auth.profile.oauth()                // {providers: ["github", ...], accounts: [{provider, subject,
+ *                                       //  email, username, linkedAt}]}; 404 when none is configured
+ *   auth.profile.linkOAuth(provider)    // leaves the page for <basePath>/oauth/<provider>/start; the
+ *                                       // browser comes back to the server's OAuthReturnURL with
+ *                                       // ?oauth_linked=<provider> or ?oauth_error=<code>
+ *   auth.profile.unlinkOAuth(provider)  // resolves (no body) once unlinked; 404 not_found
  * Wallets are found with EIP-6963 (WalletAuth.wallets() lists them), falling back to window.ethereum.
  */
 (function () {
@@ -411,6 +417,11 @@
       removeContact: function (kind, value) {
         return authed("DELETE", "/contacts/" + encodeURIComponent(kind) + "/" + encodeURIComponent(String(value).trim()));
       },
+      oauth: function () { return authed("GET", "/oauth"); },
+      // A top-level navigation: the provider's consent page cannot be fetched. The start route
+      // authenticates by the session cookies.
+      linkOAuth: function (provider) { location.assign(base + "/oauth/" + encodeURIComponent(provider) + "/start"); },
+      unlinkOAuth: function (provider) { return authed("DELETE", "/oauth/" + encodeURIComponent(provider)); },
     };
     self.on = function (kind, fn) {
       if (!handlers[kind]) throw new Error("WalletAuth: unknown event " + kind);

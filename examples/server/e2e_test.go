@@ -3,17 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +26,8 @@ import (
 	"github.com/ethereum/go-ethereum/accounts"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/walletauth/walletauth/oauthlink"
 )
 
 // need skips the test when something it needs is missing, or fails it when
@@ -78,9 +84,10 @@ func startDemo(t *testing.T, opts options, testRoutes ...func(*http.ServeMux)) *
 // TestDemoChromium drives the demo page in Debian's Chromium with an injected test wallet
 // (e2e/demo.mjs): sign in, /api/me, token renewal, restore on reload, sign out, the no-wallet
 // and rejected messages, and two-factor authentication (turning TOTP on, recovery codes, the
-// second step of a sign-in, step-up, the lockout, turning it off), and the profile panel (unsafe
+// second step of a sign-in, step-up, the lockout, turning it off), the profile panel (unsafe
 // metadata, an email address verified with the code the development sender logged, a second
-// wallet linked and unlinked). Screenshots land in e2e/out/.
+// wallet linked and unlinked), and linked accounts through a fake OpenID Connect provider
+// (linked, refused to a second user, unlinked). Screenshots land in e2e/out/.
 func TestDemoChromium(t *testing.T) {
 	node, err := exec.LookPath("node")
 	need(t, err == nil, "node is not installed")
@@ -99,7 +106,8 @@ func TestDemoChromium(t *testing.T) {
 	// codes, which keeps what the development sender (profile.LogSender) "sends", for the
 	// test-only route GET /test/last-code?to=….
 	codes := &codeLog{last: map[string]string{}}
-	srv := startDemo(t, options{Rate: 60, AccessTTL: 3 * time.Second, Logger: slog.New(codes)}, func(mux *http.ServeMux) {
+	fake := newFakeOIDC(t)
+	srv := startDemo(t, options{Rate: 60, AccessTTL: 3 * time.Second, Logger: slog.New(codes), OAuth: []oauthlink.Provider{fake.provider()}}, func(mux *http.ServeMux) {
 		mux.HandleFunc("GET /test/last-code", codes.serve)
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -131,6 +139,11 @@ func TestDemoChromium(t *testing.T) {
 			Linked   string `json:"linked"`
 			Unlinked bool   `json:"unlinked"`
 		} `json:"profile"`
+		OAuth struct {
+			Linked        string `json:"linked"`
+			AlreadyLinked bool   `json:"alreadyLinked"`
+			Unlinked      bool   `json:"unlinked"`
+		} `json:"oauth"`
 	}
 	if err := json.Unmarshal(out, &summary); err != nil {
 		t.Fatalf("summary is not JSON: %v: %q", err, out)
@@ -150,7 +163,99 @@ func TestDemoChromium(t *testing.T) {
 	if p := summary.Profile; !p.Verified || !p.Unlinked || p.Linked == "" || codes.code(p.Email) == "" {
 		t.Errorf("profile summary %+v (code logged for %q: %t)", p, p.Email, codes.code(p.Email) != "")
 	}
+	if o := summary.OAuth; o.Linked != fakeUsername || !o.AlreadyLinked || !o.Unlinked {
+		t.Errorf("OAuth summary %+v", o)
+	}
+	if n := fake.authorized(); n != 2 {
+		t.Errorf("the fake provider authorized %d times, want 2 (a link, and the refused one)", n)
+	}
 	t.Logf("demo e2e: %s", strings.TrimSpace(string(out)))
+}
+
+// fakeUsername and fakeEmail are what the fake provider says of its one account (demo.mjs
+// expects them).
+const (
+	fakeUsername = "ada-e2e"
+	fakeEmail    = "ada-e2e@example.com"
+)
+
+// fakeOIDC is an OpenID Connect provider with PKCE and one account, as oauth_test.go's: its
+// authorize endpoint approves at once and redirects the browser back with a fresh code.
+type fakeOIDC struct {
+	*httptest.Server
+	mu         sync.Mutex
+	challenges map[string]string // code → code_challenge, until redeemed
+	tokens     map[string]bool   // issued access tokens
+	n          int               // authorizations
+}
+
+func newFakeOIDC(t *testing.T) *fakeOIDC {
+	p := &fakeOIDC{challenges: map[string]string{}, tokens: map[string]bool{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		back, err := url.Parse(q.Get("redirect_uri"))
+		if q.Get("response_type") != "code" || q.Get("client_id") != "demo-client" || err != nil || back.Host == "" ||
+			q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("state") == "" {
+			http.Error(w, "response_type=code, client_id, redirect_uri, state and PKCE (S256) required", http.StatusBadRequest)
+			return
+		}
+		p.mu.Lock()
+		p.n++
+		code := "code-" + strconv.Itoa(p.n)
+		p.challenges[code] = q.Get("code_challenge")
+		p.mu.Unlock()
+		back.RawQuery = url.Values{"code": {code}, "state": {q.Get("state")}}.Encode()
+		http.Redirect(w, r, back.String(), http.StatusFound)
+	})
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		id, secret, ok := r.BasicAuth() // OIDC's default, client_secret_basic
+		if err := r.ParseForm(); err != nil || !ok || id != "demo-client" || secret != "demo-secret" {
+			http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
+			return
+		}
+		code := r.PostForm.Get("code")
+		p.mu.Lock()
+		challenge := p.challenges[code]
+		delete(p.challenges, code) // a code is redeemed once
+		sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+		good := challenge != "" && base64.RawURLEncoding.EncodeToString(sum[:]) == challenge
+		if good {
+			p.tokens["at-"+code] = true
+		}
+		p.mu.Unlock()
+		if !good {
+			http.Error(w, `{"error":"invalid_grant"}`, http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"access_token": "at-" + code, "token_type": "Bearer"})
+	})
+	mux.HandleFunc("GET /userinfo", func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		ok := p.tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
+		p.mu.Unlock()
+		if !ok {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"sub": "fake-e2e-1", "email": fakeEmail, "email_verified": true, "preferred_username": fakeUsername})
+	})
+	p.Server = httptest.NewServer(mux)
+	t.Cleanup(p.Close)
+	return p
+}
+
+// provider is the demo's view of the fake: oauthlink.OIDC named "fake".
+func (p *fakeOIDC) provider() oauthlink.Provider {
+	return oauthlink.OIDC("fake", "demo-client", "demo-secret", p.URL+"/authorize", p.URL+"/token", p.URL+"/userinfo")
+}
+
+func (p *fakeOIDC) authorized() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n
 }
 
 // codeLog is a slog.Handler that keeps, per recipient, the last code that the development
@@ -227,6 +332,7 @@ func TestDemoRoutes(t *testing.T) {
 		t.Errorf("/healthz: %d %q", res.StatusCode, body)
 	}
 	res, body := get("/", nil)
+	page := body
 	if res.StatusCode != 200 || !strings.Contains(body, `src="/auth/client.js"`) || !strings.Contains(body, "Sign in with MetaMask") {
 		t.Errorf("/: %d, page without the script or the button:\n%s", res.StatusCode, body)
 	}
@@ -250,6 +356,9 @@ func TestDemoRoutes(t *testing.T) {
 		if res.StatusCode != http.StatusUnauthorized || json.Unmarshal([]byte(body), &e) != nil || e.Error.Code == "" {
 			t.Errorf("/api/me with %v: %d %s, want a 401 JSON error", h, res.StatusCode, body)
 		}
+	}
+	if !strings.Contains(page, "-github-client-id") || !strings.Contains(page, "Linked accounts") {
+		t.Error("/: no 'Linked accounts' section saying how to configure a provider")
 	}
 	if res, _ := get("/api/nothing", nil); res.StatusCode != http.StatusNotFound {
 		t.Errorf("/api/nothing: %d", res.StatusCode)
@@ -469,12 +578,21 @@ func TestParseFlags(t *testing.T) {
 	if err != nil || o.Rate != 0 || len(o.Chains) != 2 || o.Chains[0] != 8453 || o.Addr != "127.0.0.1:0" {
 		t.Errorf("parsed %+v, %v", o, err)
 	}
+	if ps := oauthProviders(o); len(ps) != 0 {
+		t.Errorf("providers without the flags: %d", len(ps))
+	}
+	o, err = parseFlags([]string{"-github-client-id", "gid", "-github-client-secret", "gs", "-google-client-id", "oid", "-google-client-secret", "os"}, io.Discard)
+	if ps := oauthProviders(o); err != nil || len(ps) != 2 || ps[0].Name != "github" || ps[0].OAuth2.ClientID != "gid" || ps[1].Name != "google" || ps[1].OAuth2.ClientSecret != "os" {
+		t.Errorf("OAuth flags: %+v, %v", o, err)
+	}
 	for _, args := range [][]string{
 		{"-store", "postgres://localhost/x"},
 		{"-chains", "1,x"},
 		{"-chains", ""},
 		{"-rate", "-1"},
 		{"-mfa-key-file", ""},
+		{"-github-client-id", "x"},
+		{"-google-client-secret", "y"},
 		{"extra"},
 	} {
 		if _, err := parseFlags(args, io.Discard); err == nil {

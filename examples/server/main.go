@@ -1,6 +1,6 @@
 // Command server is the walletauth demo: a page with a "Sign in with MetaMask" button, a
 // two-factor panel and a profile panel (user id, wallets, metadata, email addresses and phone
-// numbers), the walletauth handler with MFA on, and protected API routes, on SQLite.
+// numbers, linked GitHub and Google accounts), the walletauth handler with MFA on, and protected API routes, on SQLite.
 //
 // Email and SMS go through profile.LogSender, the development sender: nothing is delivered, and
 // every message — the verification code included — is written to the server log at level WARN
@@ -29,10 +29,20 @@
 //	                                        refused if it is not 32 bytes or if group or others
 //	                                        may read or write it. Losing it voids every TOTP
 //	                                        enrolment (users then sign in with a recovery code).
+//	-github-client-id      (none)           a GitHub OAuth app's client id and secret: with both
+//	-github-client-secret  (none)           set, users may link their GitHub account (register
+//	                                        the callback <origin>/auth/oauth/github/callback)
+//	-google-client-id      (none)           a Google OAuth client's id and secret: with both set,
+//	-google-client-secret  (none)           users may link their Google account (callback
+//	                                        <origin>/auth/oauth/google/callback). One flag of a
+//	                                        pair without the other is refused.
+//
+// The key that seals the state of an OAuth linking in progress is made afresh from crypto/rand
+// at every start: a restart only voids the linkings under way (their state lives 10 minutes).
 //
 // Routes: / (the page), /auth/ (walletauth, including /auth/client.js, the /auth/mfa routes, and
-// /auth/user, /auth/wallets and /auth/contacts for the profile panel),
-// GET /api/me (behind RequireSession: {"userId","address","chainId","aal"}), POST /api/sensitive
+// /auth/user, /auth/wallets, /auth/contacts and, with a provider configured, /auth/oauth for the
+// profile panel), GET /api/me (behind RequireSession: {"userId","address","chainId","aal"}), POST /api/sensitive
 // (behind RequireFreshFactor(5 min): {"ok":true}, to show step-up) and GET /healthz ("ok").
 package main
 
@@ -61,6 +71,7 @@ import (
 
 	"github.com/walletauth/walletauth"
 	"github.com/walletauth/walletauth/mfa"
+	"github.com/walletauth/walletauth/oauthlink"
 	"github.com/walletauth/walletauth/profile"
 	"github.com/walletauth/walletauth/session"
 	"github.com/walletauth/walletauth/store/sqlitestore"
@@ -84,6 +95,29 @@ type options struct {
 	// AccessTTL is the access-token lifetime; zero takes walletauth's default. Not a flag: the
 	// browser test shortens it to watch the page renew its token.
 	AccessTTL time.Duration
+	// GitHub and Google hold the OAuth client credentials of the -github-* and -google-* flags;
+	// a provider is on when both its id and its secret are set.
+	GitHub, Google oauthClient
+	// OAuth are more providers whose accounts users may link. Not a flag: the browser test adds
+	// a fake OpenID Connect provider.
+	OAuth []oauthlink.Provider
+}
+
+// oauthClient is an OAuth client's credentials at a provider.
+type oauthClient struct{ ID, Secret string }
+
+func (c oauthClient) on() bool { return c.ID != "" && c.Secret != "" }
+
+// oauthProviders lists the providers that opts turns on.
+func oauthProviders(opts options) []oauthlink.Provider {
+	var ps []oauthlink.Provider
+	if opts.GitHub.on() {
+		ps = append(ps, oauthlink.GitHub(opts.GitHub.ID, opts.GitHub.Secret))
+	}
+	if opts.Google.on() {
+		ps = append(ps, oauthlink.Google(opts.Google.ID, opts.Google.Secret))
+	}
+	return append(ps, opts.OAuth...)
 }
 
 func main() {
@@ -116,6 +150,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&chains, "chains", "1,10,137,8453,42161,11155111", "allowed chain ids, comma-separated; the first is the default")
 	fs.IntVar(&o.Rate, "rate", 60, "sign-in and nonce requests per minute per client; 0 turns the limit off")
 	fs.StringVar(&o.MFAKeyFile, "mfa-key-file", mfaKeyName, "file with the hex AES-256 key that seals TOTP secrets, created (mode 0600) if missing; the default name is taken in the directory of -db")
+	fs.StringVar(&o.GitHub.ID, "github-client-id", "", "GitHub OAuth app client id (with -github-client-secret: users may link a GitHub account)")
+	fs.StringVar(&o.GitHub.Secret, "github-client-secret", "", "GitHub OAuth app client secret")
+	fs.StringVar(&o.Google.ID, "google-client-id", "", "Google OAuth client id (with -google-client-secret: users may link a Google account)")
+	fs.StringVar(&o.Google.Secret, "google-client-secret", "", "Google OAuth client secret")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -140,6 +178,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	o.Chains = ids
 	if o.Rate < 0 {
 		return o, errors.New("-rate must be 0 (no limit) or positive")
+	}
+	for _, p := range []struct {
+		flag, name string
+		c          oauthClient
+	}{{"github", "GitHub", o.GitHub}, {"google", "Google", o.Google}} {
+		if (p.c.ID == "") != (p.c.Secret == "") {
+			return o, fmt.Errorf("-%s-client-id and -%s-client-secret go together: set both to let users link a %s account, or neither", p.flag, p.flag, p.name)
+		}
 	}
 	return o, nil
 }
@@ -180,7 +226,7 @@ func run(opts options) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	opts.Logger.Info("walletauth demo listening", "addr", opts.Addr, "origin", opts.Origin, "db", opts.DB, "mfaKeyFile", opts.MFAKeyFile, "chains", opts.Chains, "rate", opts.Rate)
+	opts.Logger.Info("walletauth demo listening", "addr", opts.Addr, "origin", opts.Origin, "db", opts.DB, "mfaKeyFile", opts.MFAKeyFile, "chains", opts.Chains, "rate", opts.Rate, "oauth", providerNames(oauthProviders(opts)))
 	select {
 	case err := <-errc:
 		return err
@@ -221,6 +267,15 @@ func newServer(ctx context.Context, opts options) (http.Handler, func() error, e
 	if created {
 		opts.Logger.Warn("created a new MFA encryption key: keep it with the database, and keep it secret", "file", keyFile)
 	}
+	providers := oauthProviders(opts)
+	var oauthKey []byte
+	if len(providers) > 0 {
+		// A fresh key at every start: it only seals the state cookie of a linking in progress,
+		// which lives 10 minutes, so a restart merely voids the linkings under way (the user
+		// clicks "Link" again). Linked accounts are in the store and are not affected.
+		oauthKey = make([]byte, 32)
+		_, _ = rand.Read(oauthKey) // never fails
+	}
 	st, err := sqlitestore.Open(ctx, opts.DB)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open %s: %w", opts.DB, err)
@@ -238,6 +293,10 @@ func newServer(ctx context.Context, opts options) (http.Handler, func() error, e
 		// The development sender: codes go to the log, nothing is delivered.
 		Email: profile.LogSender{Logger: opts.Logger},
 		SMS:   profile.LogSender{Logger: opts.Logger},
+		// OAuth account linking, when a provider is configured; the browser comes back to the
+		// page ("/", the default OAuthReturnURL) with ?oauth_linked= or ?oauth_error=.
+		OAuth:         providers,
+		OAuthStateKey: oauthKey,
 	})
 	if err != nil {
 		_ = st.Close()
@@ -382,4 +441,13 @@ func loadOrCreateKey(path string) (key []byte, created bool, err error) {
 		return nil, false, fmt.Errorf("MFA key file %s holds %d bytes, want %d (%d hex digits)", path, len(key), mfa.KeySize, 2*mfa.KeySize)
 	}
 	return key, false, nil
+}
+
+// providerNames lists the names of ps, for the log.
+func providerNames(ps []oauthlink.Provider) []string {
+	names := make([]string, 0, len(ps))
+	for _, p := range ps {
+		names = append(names, p.Name)
+	}
+	return names
 }

@@ -27,7 +27,13 @@
 //      reload; an email address added, a wrong code, then the code the server's development
 //      sender logged (read through the test-only route GET /test/last-code, which e2e_test.go
 //      adds), verified and primary; a second address made primary and removed; "Link another
-//      wallet" links the second account (the first is linked already), then "Unlink".
+//      wallet" links the second account (the first is linked already), then "Unlink";
+//   8. linked accounts (OAuth), with the fake OpenID Connect provider "fake" that e2e_test.go
+//      runs (its authorize endpoint approves at once and redirects back): "Link Fake" leaves the
+//      page for the provider and comes back with "Linked your Fake account." and the account
+//      shown (the ?oauth_linked parameter gone from the address bar); another user linking the
+//      same fake account gets the already_linked message; "Unlink" removes it; a signed-out
+//      page given ?oauth_error=unauthenticated shows its message in the error box.
 // Screenshots go to e2e/out/ for humans. Prints one line of JSON and exits 0, or the error and 1.
 // Run by ../e2e_test.go, which starts the demo with a short access-token lifetime.
 import { chromium } from "playwright-core";
@@ -48,6 +54,13 @@ const lockWallet = new Wallet(id("walletauth e2e: lockout user"));
 // The profile scenario's user, and the second account its wallet shares.
 const profileWallet = new Wallet(id("walletauth e2e: profile user"));
 const secondWallet = new Wallet(id("walletauth e2e: profile user, second wallet"));
+// The OAuth scenario's two users.
+const oauthWallet = new Wallet(id("walletauth e2e: oauth user"));
+const oauthOther = new Wallet(id("walletauth e2e: oauth user, the other one"));
+const FAKE_USERNAME = "ada-e2e"; // what the fake provider (e2e_test.go) says of its account
+const FAKE_EMAIL = "ada-e2e@example.com";
+const ALREADY_LINKED = "Linking failed: that account is linked to another user.";
+const UNAUTHENTICATED = "Linking failed: you were not signed in. Sign in, then try again.";
 const CHAIN_ID = 10; // OP Mainnet: one of the demo's default chains, not the default one
 const NO_WALLET = "No Ethereum wallet found. Install MetaMask or another wallet.";
 const REJECTED = "You rejected the request in your wallet.";
@@ -316,6 +329,66 @@ async function profileScenario(browser, log) {
   check((await signedIn(p)).userId === who.userId, "still signed in");
   await signOutPage(p);
   return { email, verified: true, linked: secondWallet.address, unlinked: true };
+}
+
+// "Link Fake" on a signed-in page: through the fake provider and back to the page.
+async function linkFake(p) {
+  const row = "#oauth-accounts li[data-provider=fake]";
+  await p.waitForSelector(row + " button:text-is('Link Fake')", WAIT);
+  // The redirects through /auth/oauth/fake/start, the provider and the callback commit no
+  // document: the next navigation is the page again, at /?oauth_linked=… or /?oauth_error=….
+  await Promise.all([
+    p.waitForNavigation({ url: (u) => u.origin === BASE_URL && u.pathname === "/", ...WAIT }),
+    p.click(row + " button:text-is('Link Fake')"),
+  ]);
+  await p.waitForSelector("body[data-ready=true]", WAIT);
+  await p.waitForFunction(() => !document.getElementById("oauth-message").hidden, null, WAIT);
+  check(new URL(p.url()).search === "", "the oauth parameters are removed from the address: " + p.url());
+  return (await p.textContent("#oauth-message")).trim();
+}
+
+async function oauthScenario(browser, log) {
+  const p = await newPage(browser, "ok", log, { signer: oauthWallet });
+  await p.click("#signin");
+  const who = await signedIn(p);
+  const row = "#oauth-accounts li[data-provider=fake]";
+  await p.waitForSelector(row + "[data-linked=false]", WAIT);
+  check((await p.textContent(row)).includes("Not linked"), "the fake provider is offered, not linked");
+  check(await p.isHidden("#oauth-none"), "no 'configure a provider' sentence with a provider");
+  const msg = await linkFake(p);
+  check(msg === "Linked your Fake account.", "success message: " + msg);
+  check(!(await p.getAttribute("#oauth-message", "class")).includes("error-text"), "success is not shown as an error");
+  check((await signedIn(p)).userId === who.userId, "still the same user after the round trip");
+  await p.waitForSelector(row + "[data-linked=true] button:text-is('Unlink')", WAIT);
+  const shown = await p.textContent(row);
+  check(shown.includes(FAKE_USERNAME) && shown.includes(FAKE_EMAIL), "the linked account shows: " + shown);
+  await p.locator("#profile").screenshot({ path: path.join(OUT, "oauth-linked.png") });
+
+  // Another user cannot link the same provider account.
+  const q = await newPage(browser, "ok", log, { signer: oauthOther });
+  await q.click("#signin");
+  await signedIn(q);
+  const refused = await linkFake(q);
+  check(refused === ALREADY_LINKED, "already_linked message: " + refused);
+  check((await q.getAttribute("#oauth-message", "class")).includes("error-text"), "a failure is shown as an error");
+  await q.waitForSelector(row + "[data-linked=false]", WAIT);
+  await q.locator("#profile").screenshot({ path: path.join(OUT, "oauth-already-linked.png") });
+  await q.context().close();
+
+  // Unlink it.
+  await p.click(row + " button:text-is('Unlink')");
+  await textIs(p, "#oauth-message", "Unlinked your Fake account.");
+  await p.waitForSelector(row + "[data-linked=false] button:text-is('Link Fake')", WAIT);
+  check(!(await p.textContent(row)).includes(FAKE_USERNAME), "the account is gone");
+  await p.context().close();
+
+  // Back here without a session: the message goes to the page's error box.
+  const bare = await newPage(browser, null, log, { url: "/?oauth_error=unauthenticated" });
+  const e = await errorText(bare);
+  check(e === UNAUTHENTICATED, "unauthenticated message: " + e);
+  check(new URL(bare.url()).search === "", "parameters removed while signed out too");
+  await bare.context().close();
+  return { linked: FAKE_USERNAME, alreadyLinked: true, unlinked: true };
 }
 
 async function main() {
@@ -591,6 +664,11 @@ async function main() {
     const profileStarted = Date.now();
     summary.profile = await profileScenario(browser, log);
     summary.profileMs = Date.now() - profileStarted;
+
+    // 8. Linked accounts (OAuth).
+    const oauthStarted = Date.now();
+    summary.oauth = await oauthScenario(browser, log);
+    summary.oauthMs = Date.now() - oauthStarted;
 
     check(log.length === 0, "no page errors:\n" + log.join("\n"));
   } finally {

@@ -7,6 +7,31 @@
   var CHAINS = { 1: "Ethereum", 10: "OP Mainnet", 137: "Polygon", 8453: "Base", 42161: "Arbitrum One", 11155111: "Sepolia" };
   var mfaOn = false;
 
+  // The outcome of an OAuth linking: the server sends the browser back here with
+  // ?oauth_linked=<provider> or ?oauth_error=<code>. Read it once, then drop it from the address
+  // bar so that a reload or a bookmark does not show it again.
+  var OAUTH_ERRORS = {
+    already_linked: "Linking failed: that account is linked to another user.",
+    unauthenticated: "Linking failed: you were not signed in. Sign in, then try again.",
+    state_invalid: "Linking failed: the request expired or was not started from this page. Try again.",
+    access_denied: "Linking cancelled: access was not granted at the provider.",
+    provider_error: "Linking failed: the provider did not answer as expected. Try again later.",
+    unknown_provider: "Linking failed: that provider is not configured on this server.",
+  };
+  var oauthNotice = (function () {
+    var q = new URLSearchParams(location.search), linked = q.get("oauth_linked"), code = q.get("oauth_error");
+    if (linked === null && code === null) return null;
+    q.delete("oauth_linked");
+    q.delete("oauth_error");
+    var rest = q.toString();
+    history.replaceState(history.state, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
+    if (linked) return { ok: true, text: "Linked your " + providerName(linked) + " account." };
+    return { ok: false, text: OAUTH_ERRORS[code] || "Linking failed (" + (code || "unknown error") + ")." };
+  })();
+  function providerName(p) {
+    return { github: "GitHub", google: "Google" }[p] || String(p).charAt(0).toUpperCase() + String(p).slice(1);
+  }
+
   function showError(msg, code) {
     $("error").textContent = msg || "";
     $("error-box").hidden = !msg;
@@ -296,6 +321,9 @@
     $("contacts-empty").hidden = true;
     say("wallet-message", "");
     say("contact-message", "");
+    $("oauth-accounts").textContent = "";
+    $("oauth-none").hidden = true;
+    say("oauth-message", "");
     pendingContact = null;
     $("contact-verify-form").hidden = true;
   }
@@ -309,6 +337,54 @@
     $("public-metadata").textContent = JSON.stringify(u.publicMetadata || {}, null, 2);
     showUnsafe(u.unsafeMetadata);
     loadContacts();
+    loadOAuth();
+  }
+
+  // Linked accounts: one row per configured provider, with the linked account or a link button.
+  async function loadOAuth() {
+    var r = { providers: [], accounts: [] };
+    try { r = await auth.profile.oauth(); } catch (err) {
+      if (err.status !== 404) return say("oauth-message", err.message); // 404: no provider configured
+    }
+    var list = $("oauth-accounts"), providers = r.providers || [];
+    list.textContent = "";
+    $("oauth-none").hidden = providers.length > 0;
+    providers.forEach(function (p) {
+      var acc = (r.accounts || []).find(function (a) { return a.provider === p; });
+      var li = el("li");
+      li.dataset.provider = p;
+      li.dataset.linked = String(!!acc);
+      li.append(el("span", "provider", providerName(p)));
+      if (acc) {
+        var who = [acc.username, acc.email].filter(Boolean).join(" · ") || "account " + acc.subject;
+        li.append(el("span", "value", who));
+        li.lastChild.title = "Linked " + new Date(acc.linkedAt).toLocaleString();
+      } else {
+        li.append(el("span", "value muted", "Not linked"));
+      }
+      var actions = el("span", "actions");
+      if (acc) actions.append(small("Unlink", function () { return unlinkOAuth(p); }));
+      else actions.append(small("Link " + providerName(p), function () { say("oauth-message", ""); auth.profile.linkOAuth(p); }));
+      li.append(actions);
+      list.append(li);
+    });
+    if (oauthNotice) {
+      say("oauth-message", oauthNotice.text);
+      $("oauth-message").classList.toggle("error-text", !oauthNotice.ok);
+      $("oauth-message").scrollIntoView({ block: "nearest" }); // the page loaded at its top
+      oauthNotice = null;
+    }
+  }
+  async function unlinkOAuth(p) {
+    say("oauth-message", "");
+    $("oauth-message").classList.remove("error-text");
+    try {
+      await auth.profile.unlinkOAuth(p);
+      say("oauth-message", "Unlinked your " + providerName(p) + " account.");
+    } catch (err) {
+      say("oauth-message", err.message);
+    }
+    await loadOAuth();
   }
 
   function showUnsafe(obj) {
@@ -499,6 +575,10 @@
 
   auth.ready.then(function () {
     if (!auth.user()) render(null); // a restored session has drawn itself through "change"
+    if (oauthNotice && !auth.user()) { // the profile panel is hidden: use the page's error box
+      showError(oauthNotice.text);
+      oauthNotice = null;
+    }
     document.body.dataset.ready = "true";
   });
 })();
