@@ -888,100 +888,13 @@ func TestSessionModel(t *testing.T) {
 	}
 }
 
-func BenchmarkCreateSession(b *testing.B) {
-	ctx := context.Background()
-	s := memstore.New()
-	defer s.Close()
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		// One second apart with an idle timeout of an hour: the store stays at 3600 sessions.
-		now := base.Add(time.Duration(i) * time.Second)
-		v := session("bench"+strconv.Itoa(i), "user"+strconv.Itoa(i%1000), now)
-		i++
-		if err := s.CreateSession(ctx, v); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkSessionRefresh(b *testing.B) {
-	ctx := context.Background()
-	s := memstore.New()
-	defer s.Close()
-	v := session("benchRefresh", "user", base)
-	if err := s.CreateSession(ctx, v); err != nil {
-		b.Fatal(err)
-	}
-	hashes := [2][]byte{v.RefreshHash, []byte("benchRefresh/1")}
-	// A list of retired hashes as a session package might keep: four SHA-256 hashes.
-	retired := make([][]byte, 4)
-	for j := range retired {
-		retired[j] = make([]byte, 32)
-		retired[j][0] = byte(j)
-	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		now := base.Add(time.Duration(i) * time.Millisecond)
-		if _, err := s.RotateRefresh(ctx, v.ID, hashes[i%2], hashes[(i+1)%2], retired, now.Add(time.Hour), now); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-}
-
-func BenchmarkNonceIssueConsume(b *testing.B) {
-	ctx := context.Background()
-	s := memstore.New()
-	defer s.Close()
-	values := make([]string, 4096)
-	for i := range values {
-		values[i] = fmt.Sprintf("bench%012d", i)
-	}
-	n := store.Nonce{Address: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", ChainID: 1, IssuedAt: base, ExpiresAt: base.Add(5 * time.Minute)}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		n.Value = values[i%len(values)]
-		i++
-		if err := s.CreateNonce(ctx, n, base); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := s.ConsumeNonce(ctx, n.Value, base); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkIncrementCounter(b *testing.B) {
-	ctx := context.Background()
-	s := memstore.New()
-	defer s.Close()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := s.IncrementCounter(ctx, "rate:ip:192.0.2.1", time.Minute, base); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkUseTOTPStep(b *testing.B) {
-	ctx := context.Background()
-	s := memstore.New()
-	defer s.Close()
-	f := store.TOTP{UserID: "benchUser", Secret: make([]byte, 60), KeyID: "mfa-key-1", CreatedAt: base}
-	if err := s.PutTOTP(ctx, f); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	step := base.Unix() / 30
-	for b.Loop() {
-		step++
-		if _, err := s.UseTOTPStep(ctx, f.UserID, f.Secret, step, base); err != nil {
-			b.Fatal(err)
-		}
-	}
+// BenchmarkStore runs the stores' shared benchmarks (storetest.Benchmark).
+func BenchmarkStore(b *testing.B) {
+	storetest.Benchmark(b, func(b *testing.B) store.Store {
+		s := memstore.New()
+		b.Cleanup(func() { s.Close() })
+		return s
+	})
 }
 
 func ExampleNew() {

@@ -815,142 +815,14 @@ func TestTwoStoresOneFileMFA(t *testing.T) {
 	}
 }
 
-func benchmarkNonceIssueConsume(b *testing.B, path string) {
-	ctx := context.Background()
-	s := open(b, path)
-	values := make([]string, 4096)
-	for i := range values {
-		values[i] = fmt.Sprintf("bench%012d", i)
-	}
-	n := store.Nonce{Address: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", ChainID: 1, IssuedAt: base, ExpiresAt: base.Add(5 * time.Minute)}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		n.Value = values[i%len(values)]
-		i++
-		if err := s.CreateNonce(ctx, n, base); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := s.ConsumeNonce(ctx, n.Value, base); err != nil {
-			b.Fatal(err)
-		}
-	}
+// BenchmarkStore runs the stores' shared benchmarks (storetest.Benchmark) on a database file;
+// BenchmarkStoreMemory on an in-memory database.
+func BenchmarkStore(b *testing.B) {
+	storetest.Benchmark(b, func(b *testing.B) store.Store { return open(b, filepath.Join(b.TempDir(), "bench.db")) })
 }
 
-func BenchmarkNonceIssueConsume(b *testing.B) {
-	benchmarkNonceIssueConsume(b, filepath.Join(b.TempDir(), "bench.db"))
-}
-
-func BenchmarkNonceIssueConsumeMemory(b *testing.B) {
-	benchmarkNonceIssueConsume(b, sqlitestore.Memory)
-}
-
-func BenchmarkGetNonce(b *testing.B) {
-	ctx := context.Background()
-	s := open(b, filepath.Join(b.TempDir(), "bench.db"))
-	n := store.Nonce{Value: "benchGet01", ChainID: 1, IssuedAt: base, ExpiresAt: base.Add(5 * time.Minute)}
-	if err := s.CreateNonce(ctx, n, base); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.GetNonce(ctx, n.Value, base); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkIncrementCounter(b *testing.B) {
-	ctx := context.Background()
-	s := open(b, filepath.Join(b.TempDir(), "bench.db"))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := s.IncrementCounter(ctx, "rate:ip:192.0.2.1", time.Minute, base); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func benchmarkCreateSession(b *testing.B, path string) {
-	ctx := context.Background()
-	s := open(b, path)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		// One second apart with an idle timeout of an hour: the table stays near 3600 sessions.
-		now := base.Add(time.Duration(i) * time.Second)
-		v := session(fmt.Sprint("bench", i), fmt.Sprint("user", i%1000), now)
-		i++
-		if err := s.CreateSession(ctx, v); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkCreateSession(b *testing.B) {
-	benchmarkCreateSession(b, filepath.Join(b.TempDir(), "bench.db"))
-}
-
-func BenchmarkCreateSessionMemory(b *testing.B) {
-	benchmarkCreateSession(b, sqlitestore.Memory)
-}
-
-func benchmarkSessionRefresh(b *testing.B, path string) {
-	ctx := context.Background()
-	s := open(b, path)
-	v := session("benchRefresh", "user", base)
-	if err := s.CreateSession(ctx, v); err != nil {
-		b.Fatal(err)
-	}
-	hashes := [2][]byte{v.RefreshHash, []byte("benchRefresh/1")}
-	// A list of retired hashes as a session package might keep: four SHA-256 hashes.
-	retired := make([][]byte, 4)
-	for j := range retired {
-		retired[j] = make([]byte, 32)
-		retired[j][0] = byte(j)
-	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		now := base.Add(time.Duration(i) * time.Millisecond)
-		if _, err := s.RotateRefresh(ctx, v.ID, hashes[i%2], hashes[(i+1)%2], retired, now.Add(time.Hour), now); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-}
-
-func BenchmarkSessionRefresh(b *testing.B) {
-	benchmarkSessionRefresh(b, filepath.Join(b.TempDir(), "bench.db"))
-}
-
-func BenchmarkSessionRefreshMemory(b *testing.B) {
-	benchmarkSessionRefresh(b, sqlitestore.Memory)
-}
-
-func benchmarkUseTOTPStep(b *testing.B, path string) {
-	ctx := context.Background()
-	s := open(b, path)
-	f := store.TOTP{UserID: "benchUser", Secret: make([]byte, 60), KeyID: "mfa-key-1", CreatedAt: base}
-	if err := s.PutTOTP(ctx, f); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	step := base.Unix() / 30
-	for b.Loop() {
-		step++
-		if _, err := s.UseTOTPStep(ctx, f.UserID, f.Secret, step, base); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkUseTOTPStep(b *testing.B) {
-	benchmarkUseTOTPStep(b, filepath.Join(b.TempDir(), "bench.db"))
-}
-
-func BenchmarkUseTOTPStepMemory(b *testing.B) {
-	benchmarkUseTOTPStep(b, sqlitestore.Memory)
+func BenchmarkStoreMemory(b *testing.B) {
+	storetest.Benchmark(b, func(b *testing.B) store.Store { return open(b, sqlitestore.Memory) })
 }
 
 func ExampleOpen() {

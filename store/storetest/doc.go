@@ -15,6 +15,10 @@
 //		})
 //	}
 //
+// [Benchmark] is the counterpart for speed: the hot operations of a sign-in, a refresh, a rate
+// limit and a second factor, as sub-benchmarks, from the same kind of factory (taking a
+// *testing.B).
+//
 // Every subtest gets its own store from the factory. One subtest closes its store, so the cleanup
 // must tolerate a second Close (ignore its error, or make Close idempotent).
 //
