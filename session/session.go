@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -291,6 +292,12 @@ func (c *Config) setDefaults() error {
 // Start runs [Manager.Sync] every SyncInterval in the background until ctx is done or
 // [Manager.Close] is called. Failures are logged and retried at the next tick; until then the
 // Manager works from what it knows. Calling Start again does nothing.
+//
+// When the session store or the key store implements [store.Watcher] (pgstore, redisstore and
+// memstore do), Start also watches it and syncs as soon as it reports a revocation or a key
+// change made by any instance, so that they reach this one within a fraction of a second; the
+// periodic poll remains, and bounds the delay when a push is lost. A watch that fails is logged
+// and started again, with a delay growing up to SyncInterval, and every new watch syncs once.
 func (m *Manager) Start(ctx context.Context) {
 	m.loopMu.Lock()
 	defer m.loopMu.Unlock()
@@ -300,21 +307,104 @@ func (m *Manager) Start(ctx context.Context) {
 	ctx, m.cancel = context.WithCancel(ctx)
 	done := make(chan struct{})
 	m.done = done
+	pokes := make(chan struct{}, 1)
+	poke := func(store.Change) {
+		select {
+		case pokes <- struct{}{}:
+		default: // a sync is due already; it will see this change too
+		}
+	}
+	watchers := m.watchers()
+	var wg sync.WaitGroup
+	for _, w := range watchers {
+		wg.Go(func() { m.watch(ctx, w, poke) })
+	}
 	go func() {
 		defer close(done)
+		defer wg.Wait()
 		t := time.NewTicker(m.cfg.SyncInterval)
 		defer t.Stop()
+		var last time.Time // of the last sync on a push, by the monotonic clock
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := m.Sync(ctx); err != nil && ctx.Err() == nil {
-					m.log.LogAttrs(ctx, slog.LevelWarn, "session: sync failed", slog.Any("error", err))
+			case <-pokes:
+				// Pushes coming in a burst (a user signing out of every device, say) make one
+				// sync each minPushGap at most.
+				if wait := minPushGap - time.Since(last); wait > 0 && !last.IsZero() {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(wait):
+					}
 				}
+				last = time.Now()
+			}
+			if err := m.Sync(ctx); err != nil && ctx.Err() == nil {
+				m.log.LogAttrs(ctx, slog.LevelWarn, "session: sync failed", slog.Any("error", err))
 			}
 		}
 	}()
+}
+
+// minPushGap is the shortest time between two syncs that pushes start.
+const minPushGap = 50 * time.Millisecond
+
+// watchers returns the stores that can push changes: the session store, and the key store when
+// it is another one.
+func (m *Manager) watchers() []store.Watcher {
+	var ws []store.Watcher
+	if w, ok := m.cfg.Sessions.(store.Watcher); ok {
+		ws = append(ws, w)
+	}
+	if m.static == nil {
+		if w, ok := m.cfg.Keys.(store.Watcher); ok && !sameStore(m.cfg.Keys, m.cfg.Sessions) {
+			ws = append(ws, w)
+		}
+	}
+	return ws
+}
+
+// sameStore reports whether a and b are one value (comparing them only where their type allows).
+func sameStore(a, b any) bool {
+	ta := reflect.TypeOf(a)
+	return ta != nil && ta == reflect.TypeOf(b) && ta.Comparable() && a == b
+}
+
+// watch keeps a watch on w until ctx is done, calling poke for every change (the first of each
+// watch included, as changes may have been missed before it). A watch that fails is logged and
+// started again after a delay that doubles from 100 ms up to SyncInterval; one on a closed store
+// is not started again.
+func (m *Manager) watch(ctx context.Context, w store.Watcher, poke func(store.Change)) {
+	const firstDelay = 100 * time.Millisecond
+	delay := firstDelay
+	for {
+		var live atomic.Bool
+		err := w.Watch(ctx, func(c store.Change) {
+			live.Store(true)
+			poke(c)
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, store.ErrClosed) {
+			m.log.LogAttrs(ctx, slog.LevelWarn, "session: store closed; no longer watching it for changes")
+			return
+		}
+		if live.Load() {
+			delay = firstDelay
+		}
+		m.log.LogAttrs(ctx, slog.LevelWarn, "session: watching the store for changes failed; polling every SyncInterval until the watch is back",
+			slog.Any("error", err), slog.Duration("retry_in", delay))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, m.cfg.SyncInterval)
+	}
 }
 
 // Close stops the background loop of [Manager.Start] and waits for it. The Manager keeps

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -429,4 +430,47 @@ type Store interface {
 	// Close releases the store's resources. Later calls fail with an error wrapping ErrClosed;
 	// closing again does nothing.
 	Close() error
+}
+
+// Change is what a [Watcher] reports: a kind of change, with no data. The watcher reads the store
+// ([SessionStore.RevokedSince], [KeyStore.ListKeys]) to learn what changed.
+type Change uint8
+
+const (
+	// ChangeSubscribed reports that a watch is live: changes from here on are reported. Changes
+	// made before it may have been missed, so a watcher should read the store once on it.
+	ChangeSubscribed Change = iota + 1
+	// ChangeRevoked reports that sessions were revoked ([SessionStore.RevokeSession],
+	// [SessionStore.RevokeUserSessions]).
+	ChangeRevoked
+	// ChangeKeys reports that a signing key was created or deleted.
+	ChangeKeys
+)
+
+// String returns the change's name.
+func (c Change) String() string {
+	switch c {
+	case ChangeSubscribed:
+		return "subscribed"
+	case ChangeRevoked:
+		return "revoked"
+	case ChangeKeys:
+		return "keys"
+	}
+	return "change(" + strconv.Itoa(int(c)) + ")"
+}
+
+// Watcher is implemented by stores that several instances share and that can push changes to all
+// of them as they happen (PostgreSQL LISTEN/NOTIFY, Redis pub/sub, an in-process broadcast). The
+// session package then learns of a revocation or a new signing key made on another instance at
+// once instead of at its next poll; it keeps polling, which bounds the delay when a push is lost.
+type Watcher interface {
+	// Watch subscribes to the changes made through every handle of the store (this one
+	// included) and calls fn with each, from one goroutine, until ctx is done (Watch returns nil
+	// then) or the subscription fails (Watch returns the error; the caller may call it again,
+	// and should read the store when the new watch reports [ChangeSubscribed]). fn is called
+	// with ChangeSubscribed first, once the subscription is live, and must return quickly. A
+	// change may be reported that changed nothing (revoking a revoked session, say), but none
+	// made while the watch is live is left out unless the subscription fails.
+	Watch(ctx context.Context, fn func(Change)) error
 }

@@ -4,7 +4,9 @@ package testutil
 
 import (
 	"bytes"
+	"os"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -57,4 +59,39 @@ func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// PostgresURL is the PostgreSQL server the tests use: $WALLETAUTH_POSTGRES_URL, or the machine's
+// own server (127.0.0.1:5432, trust authentication, database test).
+func PostgresURL() string {
+	if u := os.Getenv("WALLETAUTH_POSTGRES_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+// RedisURL is the Redis server the tests use: $WALLETAUTH_REDIS_URL, or the machine's own server
+// (127.0.0.1:6379, database 0).
+func RedisURL() string {
+	if u := os.Getenv("WALLETAUTH_REDIS_URL"); u != "" {
+		return u
+	}
+	return "redis://127.0.0.1:6379/0"
+}
+
+// ServicesRequired reports whether WALLETAUTH_REQUIRE_SERVICES=1 (as CI sets): tests that need
+// PostgreSQL, Redis, Node or Chromium then fail instead of skipping when it is missing.
+func ServicesRequired() bool { return os.Getenv("WALLETAUTH_REQUIRE_SERVICES") == "1" }
+
+// NeedService ends the test when a service it needs is unreachable (err is not nil): it skips
+// with a message naming the service, or fails when [ServicesRequired].
+func NeedService(t testing.TB, service string, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if ServicesRequired() {
+		t.Fatalf("%s is unreachable (%v), and WALLETAUTH_REQUIRE_SERVICES=1 requires it", service, err)
+	}
+	t.Skipf("skipping: %s is unreachable (%v); set WALLETAUTH_REQUIRE_SERVICES=1 to make this a failure", service, err)
 }

@@ -78,11 +78,13 @@ func (s *Store) CreateKey(ctx context.Context, k store.SigningKey) error {
 			return store.ErrConflict
 		}
 		t.update(e, k, k.ExpiresAt)
+		s.feed.publish(store.ChangeKeys)
 		return nil
 	}
 	if t.insert(k.ID, k, k.ExpiresAt) == nil {
 		return errKeyCapacity
 	}
+	s.feed.publish(store.ChangeKeys)
 	return nil
 }
 
@@ -115,6 +117,7 @@ func (s *Store) DeleteKey(ctx context.Context, id string) error {
 	defer s.mu.Unlock()
 	if e, ok := s.keys.m[id]; ok {
 		s.keys.remove(e)
+		s.feed.publish(store.ChangeKeys)
 	}
 	return nil
 }

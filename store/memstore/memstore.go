@@ -215,6 +215,7 @@ func WithMaxOAuthAccounts(n int) Option {
 type Store struct {
 	mu       sync.Mutex
 	closed   bool
+	feed     feed // the changes that [Store.Watch] reports
 	nonces   table[store.Nonce]
 	counters table[int64]
 	keys     table[store.SigningKey]
@@ -308,6 +309,7 @@ func New(opts ...Option) *Store {
 		userOAuth:    make(map[string][]*store.OAuthAccount),
 		maxOAuth:     c.maxOAuth,
 	}
+	s.feed.init()
 	s.sessions.onRemove = s.dropSession
 	return s
 }
@@ -506,6 +508,7 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
+	s.feed.close()
 	s.nonces = table[store.Nonce]{}
 	s.counters = table[int64]{}
 	s.keys = table[store.SigningKey]{}

@@ -27,6 +27,15 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestWatcher(t *testing.T) {
+	// One process, one store: both "instances" are the same handle.
+	storetest.RunWatcher(t, func(t *testing.T) (store.Store, store.Store) {
+		s := memstore.New()
+		t.Cleanup(func() { s.Close() })
+		return s, s
+	})
+}
+
 func TestConformanceSmallBounds(t *testing.T) {
 	// The suite holds at most 100 records of a kind per store; bounds just above must not show.
 	storetest.Run(t, func(t *testing.T) store.Store {

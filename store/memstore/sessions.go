@@ -227,6 +227,7 @@ func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) err
 	}
 	e.val.RevokedAt = now
 	s.revoked[id] = e
+	s.feed.publish(store.ChangeRevoked)
 	return nil
 }
 
@@ -252,6 +253,9 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID, exceptID string,
 			s.revoked[id] = e
 			n++
 		}
+	}
+	if n > 0 {
+		s.feed.publish(store.ChangeRevoked)
 	}
 	return n, nil
 }
