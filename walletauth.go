@@ -37,8 +37,15 @@ type Config struct {
 	// protection, and the scope of cookies. Cookies are Secure with __Host-/__Secure- names
 	// unless the origin is plain-http localhost (development). Required.
 	Origin string
-	// Store keeps nonces, sessions, keys, users and counters. Required.
+	// Store keeps nonces, sessions, keys, users and counters. Required. Instances that share
+	// it (pgstore, redisstore) share sign-ins, sessions, keys and revocations; a store that
+	// pushes changes ([store.Watcher]) makes a revocation reach every instance within a second.
 	Store store.Store
+	// Fast, when set, keeps the short-lived records read or written on every sign-in and
+	// refresh — nonces, rate-limit and attempt counters, refresh sessions and verification
+	// codes — and Store keeps the rest (users, wallets, signing keys, second factors, contacts,
+	// linked accounts): redisstore beside pgstore, say. See [store.Pair].
+	Fast store.FastStore
 
 	// ChainIDs are the EIP-155 chains users may sign in on, the default first. Default [1].
 	ChainIDs []uint64
@@ -141,6 +148,9 @@ type Auth struct {
 func New(ctx context.Context, cfg Config) (*Auth, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("walletauth: Config.Store is required")
+	}
+	if cfg.Fast != nil {
+		cfg.Store = store.Pair(cfg.Store, cfg.Fast)
 	}
 	origin, err := web3auth.ParseOrigin(cfg.Origin)
 	if err != nil {
