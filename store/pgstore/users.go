@@ -1,0 +1,253 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/walletauth/walletauth/store"
+)
+
+// SQL of the users and wallets. CreateUser and LinkWallet are one statement each; UnlinkWallet is
+// a transaction that locks the user's row first.
+const (
+	// createUserSQL inserts the user, unless the ID is taken, and its wallets ($3 to $6, one array
+	// for each column, in the order given, which the identity column seq keeps). A taken address
+	// fails the whole statement with a unique violation of wallets_pkey, so that nothing is stored.
+	// It returns the number of users and wallets inserted.
+	createUserSQL = `WITH u AS (
+	INSERT INTO {schema}.users (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id
+), w AS (
+	INSERT INTO {schema}.wallets (address_key, address, user_id, chain_id, linked_at)
+	SELECT x.address_key, x.address, u.id, x.chain_id, x.linked_at
+	FROM u, unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[])
+		WITH ORDINALITY AS x (address_key, address, chain_id, linked_at, ord)
+	ORDER BY x.ord
+	RETURNING 1
+)
+SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM w)`
+	// getUserSQL and userByWalletSQL read a user and its wallets in one statement, so that they
+	// see one state of the database.
+	getUserSQL = `SELECT u.id, u.created_at, w.address, w.chain_id, w.linked_at
+FROM {schema}.users AS u LEFT JOIN {schema}.wallets AS w ON w.user_id = u.id
+WHERE u.id = $1 ORDER BY w.seq`
+	userByWalletSQL = `SELECT u.id, u.created_at, w.address, w.chain_id, w.linked_at
+FROM {schema}.users AS u LEFT JOIN {schema}.wallets AS w ON w.user_id = u.id
+WHERE u.id = (SELECT user_id FROM {schema}.wallets WHERE address_key = $1) ORDER BY w.seq`
+	// linkWalletSQL inserts a wallet of the user $3 only when the user exists and the address is
+	// free, and tells which held: the user's existence, and whether it inserted. Of concurrent
+	// links of one address, ON CONFLICT makes all but the first wait for it and insert nothing.
+	linkWalletSQL = `WITH u AS (SELECT id FROM {schema}.users WHERE id = $3),
+w AS (
+	INSERT INTO {schema}.wallets (address_key, address, user_id, chain_id, linked_at)
+	SELECT $1::text, $2::text, u.id, $4::bigint, $5::bigint FROM u
+	ON CONFLICT (address_key) DO NOTHING
+	RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM u), EXISTS (SELECT 1 FROM w)`
+	// lockUserSQL locks the user's row for an UnlinkWallet. FOR NO KEY UPDATE leaves alone the key
+	// share locks that inserting wallets takes on it.
+	lockUserSQL = `SELECT 1 FROM {schema}.users WHERE id = $1 FOR NO KEY UPDATE`
+	// unlinkWalletSQL deletes the user's wallet unless it is the user's last, and tells whether
+	// the user has the wallet and whether it deleted it. It runs with the user's row locked, in a
+	// snapshot taken after the lock: the count is the one that the last UnlinkWallet committed.
+	unlinkWalletSQL = `WITH w AS (
+	SELECT count(*) AS n, coalesce(bool_or(address_key = $2), false) AS has
+	FROM {schema}.wallets WHERE user_id = $1
+), d AS (
+	DELETE FROM {schema}.wallets WHERE user_id = $1 AND address_key = $2 AND (SELECT n FROM w) > 1
+	RETURNING 1
+)
+SELECT (SELECT has FROM w), EXISTS (SELECT 1 FROM d)`
+)
+
+// foldAddress returns the form of a wallet address under which it is unique: ASCII letters in
+// lower case, anything else as it is.
+func foldAddress(a string) string {
+	for i := 0; i < len(a); i++ {
+		if c := a[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(a)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; 'A' <= c && c <= 'Z' {
+					b[j] = c + ('a' - 'A')
+				}
+			}
+			return string(b)
+		}
+	}
+	return a
+}
+
+// CreateUser implements [store.UserStore.CreateUser] with one statement that inserts the user and
+// its wallets: a taken ID or address stores nothing and gives [store.ErrConflict]. It also
+// returns an error wrapping [store.ErrInvalid] when a wallet has no address, when two of the
+// user's wallets have the same address (without regard to case), or when a time is out of range.
+func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+	if u.ID == "" {
+		return invalid("user has no id")
+	}
+	if len(u.Wallets) == 0 {
+		return invalid("user %q has no wallet", u.ID)
+	}
+	c := times{what: "user"}
+	created := c.optional("creation time", u.CreatedAt)
+	var (
+		keys      = make([]string, len(u.Wallets))
+		addresses = make([]string, len(u.Wallets))
+		chainIDs  = make([]int64, len(u.Wallets))
+		linked    = make([]pgtype.Int8, len(u.Wallets))
+		seen      = make(map[string]bool, len(u.Wallets))
+	)
+	for i, w := range u.Wallets {
+		if w.Address == "" {
+			return invalid("user %q: wallet %d has no address", u.ID, i)
+		}
+		keys[i] = foldAddress(w.Address)
+		if seen[keys[i]] {
+			return invalid("user %q: address %s given twice", u.ID, w.Address)
+		}
+		seen[keys[i]] = true
+		addresses[i] = w.Address
+		chainIDs[i] = int64(w.ChainID)
+		linked[i] = c.optional("wallet link time", w.LinkedAt)
+	}
+	if c.err != nil {
+		return c.err
+	}
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	var users, wallets int64
+	err := s.pool.QueryRow(ctx, s.q.createUser, u.ID, created, keys, addresses, chainIDs, linked).Scan(&users, &wallets)
+	switch {
+	case uniqueViolation(err, "wallets_pkey"):
+		return store.ErrConflict
+	case err != nil:
+		return s.fail(ctx, "create user", err)
+	case users == 0: // the ID is taken (and no wallet was inserted)
+		return store.ErrConflict
+	}
+	return nil
+}
+
+// scanUser reads the rows of getUserSQL or userByWalletSQL.
+func scanUser(rows pgx.Rows) (store.User, error) {
+	var u store.User
+	found := false
+	for rows.Next() {
+		var (
+			id              string
+			created, linked pgtype.Int8
+			address         pgtype.Text
+			chainID         pgtype.Int8
+		)
+		if err := rows.Scan(&id, &created, &address, &chainID, &linked); err != nil {
+			return store.User{}, err
+		}
+		if !found {
+			u.ID, u.CreatedAt, found = id, fromOptNanos(created), true
+		}
+		if address.Valid {
+			u.Wallets = append(u.Wallets, store.Wallet{Address: address.String, ChainID: uint64(chainID.Int64), LinkedAt: fromOptNanos(linked)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return store.User{}, err
+	}
+	if !found {
+		return store.User{}, store.ErrNotFound
+	}
+	return u, nil
+}
+
+// GetUser implements [store.UserStore.GetUser].
+func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
+	return s.readUser(ctx, "get user", s.q.getUser, id)
+}
+
+// UserByWallet implements [store.UserStore.UserByWallet].
+func (s *Store) UserByWallet(ctx context.Context, address string) (store.User, error) {
+	return s.readUser(ctx, "get user by wallet", s.q.userByWallet, foldAddress(address))
+}
+
+func (s *Store) readUser(ctx context.Context, op, query, arg string) (store.User, error) {
+	if err := s.begin(ctx); err != nil {
+		return store.User{}, err
+	}
+	rows, err := s.pool.Query(ctx, query, arg)
+	if err != nil {
+		return store.User{}, s.fail(ctx, op, err)
+	}
+	defer rows.Close()
+	u, err := scanUser(rows)
+	if err != nil {
+		return store.User{}, s.fail(ctx, op, err)
+	}
+	return u, nil
+}
+
+// LinkWallet implements [store.UserStore.LinkWallet] with one statement that inserts the wallet
+// only when the user exists and the address is free, and tells [store.ErrNotFound] (no such
+// user, whether or not the address is taken) from [store.ErrConflict]. It also returns an error
+// wrapping [store.ErrInvalid] when LinkedAt is out of range.
+func (s *Store) LinkWallet(ctx context.Context, userID string, w store.Wallet) error {
+	if w.Address == "" {
+		return invalid("user %q: wallet has no address", userID)
+	}
+	c := times{what: "wallet"}
+	linked := c.optional("link time", w.LinkedAt)
+	if c.err != nil {
+		return c.err
+	}
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	var exists, inserted bool
+	if err := s.pool.QueryRow(ctx, s.q.linkWallet, foldAddress(w.Address), w.Address, userID, int64(w.ChainID), linked).Scan(&exists, &inserted); err != nil {
+		return s.fail(ctx, "link wallet", err)
+	}
+	switch {
+	case !exists:
+		return store.ErrNotFound
+	case !inserted:
+		return store.ErrConflict
+	}
+	return nil
+}
+
+// UnlinkWallet implements [store.UserStore.UnlinkWallet] in one transaction: it locks the user's
+// row, so that the UnlinkWallet calls of one user run one after the other, then deletes the wallet
+// unless it is the user's last ([store.ErrConflict]). An unknown user or a wallet the user has
+// not got is [store.ErrNotFound]. The user's other wallets keep their order.
+func (s *Store) UnlinkWallet(ctx context.Context, userID, address string) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	key := foldAddress(address)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var one int
+		if err := tx.QueryRow(ctx, s.q.lockUser, userID).Scan(&one); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return store.ErrNotFound
+			}
+			return err
+		}
+		var has, deleted bool
+		if err := tx.QueryRow(ctx, s.q.unlinkWallet, userID, key).Scan(&has, &deleted); err != nil {
+			return err
+		}
+		switch {
+		case !has:
+			return store.ErrNotFound
+		case !deleted:
+			return store.ErrConflict
+		}
+		return nil
+	})
+	if err != nil {
+		return s.fail(ctx, "unlink wallet", err)
+	}
+	return nil
+}
