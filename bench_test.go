@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,8 +19,10 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/walletauth/walletauth"
+	"github.com/walletauth/walletauth/internal/testutil"
 	"github.com/walletauth/walletauth/store"
 	"github.com/walletauth/walletauth/store/memstore"
+	"github.com/walletauth/walletauth/store/sqlitestore"
 	"github.com/walletauth/walletauth/web3auth"
 )
 
@@ -133,5 +137,58 @@ func BenchmarkRequireSession(b *testing.B) {
 	}
 	if w.Code != 200 {
 		b.Fatal(w.Code)
+	}
+}
+
+// BenchmarkSignInStore: sign-in throughput on each store — POST /auth/verify through the handler,
+// a new message each time (signed beforehand), from as many goroutines as GOMAXPROCS, as a busy
+// server sees it. The sub-benchmarks on PostgreSQL and Redis need the servers (they skip without
+// them); "sqlite" is a file in a temporary directory. Reported: sign-ins per second.
+//
+//	go test -run '^$' -bench BenchmarkSignInStore -benchtime 2000x .
+func BenchmarkSignInStore(b *testing.B) {
+	stores := append([]backend{{name: "sqlite", open: func(t testing.TB, _, _ string) [2]storeSet {
+		s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "bench.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return [2]storeSet{{store: s}}
+	}}}, backends...)
+	for _, be := range stores {
+		b.Run(be.name, func(b *testing.B) {
+			set := be.open(b, testutil.PostgresURL(), testutil.RedisURL())[0]
+			auth, err := walletauth.New(context.Background(), walletauth.Config{
+				Origin: "https://example.com", Store: set.store, Fast: set.fast, RateLimit: walletauth.NoRateLimit,
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { auth.Close() })
+			key, _ := crypto.GenerateKey()
+			bodies := make([][]byte, b.N)
+			for i := range bodies {
+				bodies[i], _ = signedBody(b, auth.Web3(), key)
+			}
+			var next atomic.Int64
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req, _ := http.NewRequest("POST", "https://example.com/auth/verify", bytes.NewReader(bodies[next.Add(1)-1]))
+					req.RemoteAddr = "192.0.2.1:1234"
+					req.Header.Set("Content-Type", "application/json")
+					rec := httptest.NewRecorder()
+					auth.Handler().ServeHTTP(rec, req)
+					if rec.Code != 200 {
+						b.Errorf("%d %s", rec.Code, rec.Body) // not Fatal: another goroutine
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "signins/s")
+		})
 	}
 }

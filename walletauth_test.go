@@ -57,14 +57,22 @@ func newServer(t testing.TB, mod func(*walletauth.Config)) *server {
 	if mod != nil {
 		mod(&cfg)
 	}
+	s.serve(t, cfg)
+	return s
+}
+
+// serve starts an Auth of cfg on the server: its handler at /auth/ and a protected /api/me that
+// answers with the identity.
+func (s *server) serve(t testing.TB, cfg walletauth.Config) {
+	t.Helper()
 	auth, err := walletauth.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { auth.Close() })
 	s.auth = auth
-	mux.Handle("/auth/", auth.Handler())
-	mux.Handle("/api/me", auth.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.mux.Handle("/auth/", auth.Handler())
+	s.mux.Handle("/api/me", auth.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, ok := walletauth.FromContext(r.Context())
 		if !ok {
 			http.Error(w, "no identity", http.StatusInternalServerError)
@@ -73,7 +81,6 @@ func newServer(t testing.TB, mod func(*walletauth.Config)) *server {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"userId": id.UserID, "address": id.Address, "chainId": id.ChainID, "aal": id.AAL})
 	})))
-	return s
 }
 
 // client is a browser-like client: a cookie jar and same-origin requests.
