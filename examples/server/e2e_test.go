@@ -27,6 +27,8 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/walletauth/walletauth/internal/servicetest"
+	"github.com/walletauth/walletauth/internal/testutil"
 	"github.com/walletauth/walletauth/oauthlink"
 )
 
@@ -48,7 +50,9 @@ func need(t *testing.T, ok bool, what string) {
 func startDemo(t *testing.T, opts options, testRoutes ...func(*http.ServeMux)) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
-	opts.Origin = "http://" + srv.Listener.Addr().String()
+	if opts.Origin == "" { // instances behind one load balancer share the origin they are given
+		opts.Origin = "http://" + srv.Listener.Addr().String()
+	}
 	if opts.DB == "" {
 		opts.DB = filepath.Join(t.TempDir(), "walletauth.db")
 	}
@@ -586,7 +590,9 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("OAuth flags: %+v, %v", o, err)
 	}
 	for _, args := range [][]string{
-		{"-store", "postgres://localhost/x"},
+		{"-store", "mysql://localhost/x"},
+		{"-store", "localhost:5432"},
+		{"-fast-store", "postgres://localhost/x"},
 		{"-chains", "1,x"},
 		{"-chains", ""},
 		{"-rate", "-1"},
@@ -599,15 +605,83 @@ func TestParseFlags(t *testing.T) {
 			t.Errorf("%q: no error", args)
 		}
 	}
-	if _, err := parseFlags([]string{"-store", "redis://localhost"}, io.Discard); err == nil || !strings.Contains(err.Error(), "not yet supported") {
-		t.Errorf("-store: %v", err)
+	for _, args := range [][]string{
+		{"-store", "postgres://localhost/x"},
+		{"-store", "postgresql://u:p@db.internal:5432/app?sslmode=require"},
+		{"-store", "redis://localhost:6379/0"},
+		{"-store", "rediss://cache.internal:6380"},
+		{"-fast-store", "redis://localhost"},
+		{"-store", "postgres://localhost/x", "-fast-store", "redis://localhost"},
+	} {
+		if _, err := parseFlags(args, io.Discard); err != nil {
+			t.Errorf("%q: %v", args, err)
+		}
 	}
 }
 
-func TestNewServerRefusesStore(t *testing.T) {
-	_, _, err := newServer(context.Background(), options{Origin: "http://localhost:8080", DB: filepath.Join(t.TempDir(), "x.db"), Store: "redis://localhost"})
-	if err == nil || !strings.Contains(err.Error(), "not yet supported") {
-		t.Fatalf("err = %v", err)
+func TestNewServerRefusesBadStore(t *testing.T) {
+	for _, o := range []options{{Store: "mysql://localhost"}, {FastStore: "postgres://localhost"}} {
+		o.Origin, o.DB = "http://localhost:8080", filepath.Join(t.TempDir(), "x.db")
+		if _, _, err := newServer(context.Background(), o); err == nil {
+			t.Errorf("%+v: no error", o)
+		}
+	}
+}
+
+// TestDemoSharedStores runs two demos on shared stores, as two instances behind one load
+// balancer: a sign-in on one is good on the other, and a sign-out on one reaches the other within
+// a second (pushed by the store).
+func TestDemoSharedStores(t *testing.T) {
+	key := make([]byte, 32)
+	key[31] = 7
+	for _, tc := range []struct {
+		name        string
+		store, fast string
+	}{
+		{"postgres", testutil.PostgresURL(), ""},
+		{"redis", testutil.RedisURL(), ""},
+		{"postgres+redis", testutil.PostgresURL(), testutil.RedisURL()},
+		{"sqlite+redis", "", testutil.RedisURL()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := options{Store: tc.store, FastStore: tc.fast, Rate: 0, DB: filepath.Join(t.TempDir(), "shared.db"),
+				MFAKeyFile: filepath.Join(t.TempDir(), "mfa.key"), Origin: "http://app.localhost:8080"}
+			if s, _ := storeScheme(tc.store); s == "postgres" {
+				opts.PGSchema = servicetest.PostgresSchema(t)
+			}
+			if tc.store == testutil.RedisURL() || tc.fast != "" {
+				opts.RedisPrefix = servicetest.RedisPrefix(t)
+			}
+			a, b := startDemo(t, opts), startDemo(t, opts)
+			ca := &demoClient{t: t, srv: a}
+			if status, _ := ca.signIn(key); status != "complete" {
+				t.Fatalf("sign-in on A: %s", status)
+			}
+			cb := &demoClient{t: t, srv: b, token: ca.token}
+			var me struct{ Address string }
+			if code, body := cb.do(http.MethodGet, "/api/me", nil, &me); code != 200 || me.Address == "" {
+				t.Fatalf("B, A's token: %d %s", code, body)
+			}
+			var list struct{ Sessions []struct{ ID string } }
+			if code, body := ca.do(http.MethodGet, "/auth/sessions", nil, &list); code != 200 || len(list.Sessions) != 1 {
+				t.Fatalf("sessions on A: %d %s", code, body)
+			}
+			if code, body := ca.do(http.MethodDelete, "/auth/sessions/"+list.Sessions[0].ID, nil, nil); code >= 300 {
+				t.Fatalf("sign-out on A: %d %s", code, body)
+			}
+			start := time.Now()
+			for {
+				code, _ := cb.do(http.MethodGet, "/api/me", nil, nil)
+				if code == http.StatusUnauthorized {
+					t.Logf("B refused the token %v after the sign-out on A", time.Since(start).Round(time.Millisecond))
+					break
+				}
+				if time.Since(start) > time.Second {
+					t.Fatalf("B still accepts the signed-out token after a second (status %d)", code)
+				}
+				time.Sleep(5 * time.Millisecond) // waiting for the push, not for a clock
+			}
+		})
 	}
 }
 

@@ -9,6 +9,8 @@
 //
 //	go run ./examples/server                       # then open http://localhost:8080
 //	go run ./examples/server -rate 0 -db /tmp/x.db  # no rate limit (load tests), another database
+//	go run ./examples/server -store postgres://localhost/test -fast-store redis://localhost:6379
+//	                                               # one of several instances (see the README)
 //
 // Flags:
 //
@@ -17,8 +19,13 @@
 //	                                        audience, cookie scope (plain-http localhost gets
 //	                                        non-Secure cookies)
 //	-db      walletauth.db                  SQLite file (the embedded default store)
-//	-store   (none)                         a postgres://… or redis://… URL instead of SQLite: not
-//	                                        yet supported; arrives with the scale-out issue
+//	-store   (none)                         a postgres://… or redis://… URL instead of SQLite:
+//	                                        every record in PostgreSQL (pgstore) or in Redis
+//	                                        (redisstore; give it persistence). Instances that
+//	                                        share it share sessions, keys and revocations
+//	-fast-store  (none)                     a redis://… URL: nonces, rate-limit counters, refresh
+//	                                        sessions and verification codes in Redis, the rest in
+//	                                        -store (or -db); walletauth.Config.Fast
 //	-chains  1,10,137,8453,42161,11155111   allowed chain ids (Ethereum, OP, Polygon, Base,
 //	                                        Arbitrum, Sepolia); the first is the default
 //	-rate    60                             sign-in and nonce requests per minute per client IP;
@@ -60,6 +67,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -74,6 +82,9 @@ import (
 	"github.com/walletauth/walletauth/oauthlink"
 	"github.com/walletauth/walletauth/profile"
 	"github.com/walletauth/walletauth/session"
+	"github.com/walletauth/walletauth/store"
+	"github.com/walletauth/walletauth/store/pgstore"
+	"github.com/walletauth/walletauth/store/redisstore"
 	"github.com/walletauth/walletauth/store/sqlitestore"
 )
 
@@ -84,10 +95,15 @@ var staticFiles embed.FS
 type options struct {
 	Addr   string
 	Origin string
-	DB     string   // SQLite file
-	Store  string   // postgres:// or redis:// URL (not yet supported)
-	Chains []uint64 // allowed chain ids
-	Rate   int      // per minute per client IP; 0 = no limit
+	DB     string // SQLite file
+	Store  string // postgres:// or redis:// URL instead of DB
+	// FastStore is a redis:// URL for the fast half (Config.Fast), beside Store or DB.
+	FastStore string
+	// PGSchema and RedisPrefix name the stores' schema and key prefix; empty: the stores'
+	// defaults ("walletauth"). Not flags: the tests give each demo its own.
+	PGSchema, RedisPrefix string
+	Chains                []uint64 // allowed chain ids
+	Rate                  int      // per minute per client IP; 0 = no limit
 	// MFAKeyFile holds the hex AES-256 key that seals TOTP secrets; empty: walletauth.mfa.key
 	// in the directory of DB.
 	MFAKeyFile string
@@ -146,7 +162,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.Addr, "addr", ":8080", "listen address")
 	fs.StringVar(&o.Origin, "origin", "http://localhost:8080", "public origin: SIWE domain and URI, cookie scope")
 	fs.StringVar(&o.DB, "db", "walletauth.db", "SQLite file (the embedded default store)")
-	fs.StringVar(&o.Store, "store", "", "a postgres://… or redis://… URL instead of SQLite (not yet supported; arrives with the scale-out issue)")
+	fs.StringVar(&o.Store, "store", "", "a postgres://… or redis://… URL instead of SQLite")
+	fs.StringVar(&o.FastStore, "fast-store", "", "a redis://… URL for nonces, counters, refresh sessions and codes, beside -store or -db")
 	fs.StringVar(&chains, "chains", "1,10,137,8453,42161,11155111", "allowed chain ids, comma-separated; the first is the default")
 	fs.IntVar(&o.Rate, "rate", 60, "sign-in and nonce requests per minute per client; 0 turns the limit off")
 	fs.StringVar(&o.MFAKeyFile, "mfa-key-file", mfaKeyName, "file with the hex AES-256 key that seals TOTP secrets, created (mode 0600) if missing; the default name is taken in the directory of -db")
@@ -168,8 +185,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if o.Store != "" {
-		return o, errors.New("-store is not yet supported (PostgreSQL and Redis stores arrive with the scale-out issue); use -db for SQLite")
+	if err := checkStoreURLs(o.Store, o.FastStore); err != nil {
+		return o, err
 	}
 	ids, err := parseChains(chains)
 	if err != nil {
@@ -202,6 +219,88 @@ func parseChains(s string) ([]uint64, error) {
 	return ids, nil
 }
 
+// storeScheme returns the scheme of a store URL: "postgres" (postgres:// or postgresql://),
+// "redis" (redis:// or rediss://, TLS), or an error.
+func storeScheme(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a URL", raw)
+	}
+	switch u.Scheme {
+	case "postgres", "postgresql":
+		return "postgres", nil
+	case "redis", "rediss":
+		return "redis", nil
+	}
+	return "", fmt.Errorf("%q: want a postgres://… or redis://… URL", raw)
+}
+
+// checkStoreURLs checks the -store and -fast-store URLs.
+func checkStoreURLs(st, fast string) error {
+	if st != "" {
+		if _, err := storeScheme(st); err != nil {
+			return fmt.Errorf("-store: %w", err)
+		}
+	}
+	if fast != "" {
+		if s, err := storeScheme(fast); err != nil || s != "redis" {
+			return fmt.Errorf("-fast-store: %q: want a redis://… URL", fast)
+		}
+	}
+	return nil
+}
+
+// openStores opens the store of -store (or the SQLite file of -db) and the fast store of
+// -fast-store (nil without it). Connection URLs are never logged: they may hold a password.
+func openStores(ctx context.Context, opts options) (store.Store, store.FastStore, error) {
+	var st store.Store
+	var err error
+	switch scheme, _ := storeScheme(opts.Store); {
+	case opts.Store == "":
+		st, err = sqlitestore.Open(ctx, opts.DB)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open %s: %w", opts.DB, err)
+		}
+	case scheme == "postgres":
+		st, err = pgstore.Open(ctx, opts.Store, pgstore.Options{Schema: opts.PGSchema})
+	default:
+		st, err = redisstore.Open(opts.Store, redisstore.Options{Prefix: opts.RedisPrefix})
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("-store: %w", err)
+	}
+	if opts.FastStore == "" {
+		return st, nil, nil
+	}
+	fast, err := redisstore.Open(opts.FastStore, redisstore.Options{Prefix: opts.RedisPrefix})
+	if err != nil {
+		_ = st.Close()
+		return nil, nil, fmt.Errorf("-fast-store: %w", err)
+	}
+	return st, fast, nil
+}
+
+// closeStores closes what openStores opened.
+func closeStores(st store.Store, fast store.FastStore) error {
+	err := st.Close()
+	if c, ok := fast.(io.Closer); ok {
+		err = errors.Join(err, c.Close())
+	}
+	return err
+}
+
+// storeName describes the store for the log, without credentials.
+func storeName(opts options) string {
+	name := "sqlite " + opts.DB
+	if opts.Store != "" {
+		name, _ = storeScheme(opts.Store)
+	}
+	if opts.FastStore != "" {
+		name += " + redis (fast)"
+	}
+	return name
+}
+
 // run serves until SIGINT or SIGTERM, then shuts down gracefully.
 func run(opts options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -226,7 +325,7 @@ func run(opts options) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	opts.Logger.Info("walletauth demo listening", "addr", opts.Addr, "origin", opts.Origin, "db", opts.DB, "mfaKeyFile", opts.MFAKeyFile, "chains", opts.Chains, "rate", opts.Rate, "oauth", providerNames(oauthProviders(opts)))
+	opts.Logger.Info("walletauth demo listening", "addr", opts.Addr, "origin", opts.Origin, "store", storeName(opts), "mfaKeyFile", opts.MFAKeyFile, "chains", opts.Chains, "rate", opts.Rate, "oauth", providerNames(oauthProviders(opts)))
 	select {
 	case err := <-errc:
 		return err
@@ -243,8 +342,8 @@ func run(opts options) error {
 // newServer builds the whole demo: the store, walletauth and the routes. The returned function
 // closes walletauth and the store.
 func newServer(ctx context.Context, opts options) (http.Handler, func() error, error) {
-	if opts.Store != "" {
-		return nil, nil, errors.New("-store is not yet supported; arrives with the scale-out issue")
+	if err := checkStoreURLs(opts.Store, opts.FastStore); err != nil {
+		return nil, nil, err
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -276,14 +375,15 @@ func newServer(ctx context.Context, opts options) (http.Handler, func() error, e
 		oauthKey = make([]byte, 32)
 		_, _ = rand.Read(oauthKey) // never fails
 	}
-	st, err := sqlitestore.Open(ctx, opts.DB)
+	st, fast, err := openStores(ctx, opts)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", opts.DB, err)
+		return nil, nil, err
 	}
 	auth, err := walletauth.New(ctx, walletauth.Config{
 		Origin:    opts.Origin,
 		ChainIDs:  opts.Chains,
 		Store:     st,
+		Fast:      fast,
 		AppName:   "the walletauth demo",
 		Statement: "Sign in to the walletauth demo.",
 		RateLimit: rate,
@@ -299,10 +399,10 @@ func newServer(ctx context.Context, opts options) (http.Handler, func() error, e
 		OAuthStateKey: oauthKey,
 	})
 	if err != nil {
-		_ = st.Close()
+		_ = closeStores(st, fast)
 		return nil, nil, err
 	}
-	closeFn := func() error { return errors.Join(auth.Close(), st.Close()) }
+	closeFn := func() error { return errors.Join(auth.Close(), closeStores(st, fast)) }
 
 	page, err := fs.Sub(staticFiles, "static")
 	if err != nil {
