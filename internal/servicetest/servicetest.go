@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/walletauth/walletauth/internal/testutil"
@@ -23,6 +24,16 @@ func randomName(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
+// connect opens one connection to the server at testutil.PostgresURL, which may hold pool
+// settings (pool_max_conns and the like) as pgstore.Open takes them.
+func connect(ctx context.Context) (*pgx.Conn, error) {
+	cfg, err := pgxpool.ParseConfig(testutil.PostgresURL())
+	if err != nil {
+		return nil, err
+	}
+	return pgx.ConnectConfig(ctx, cfg.ConnConfig)
+}
+
 // PostgresSchema returns the name of a schema that no store uses yet (pgstore creates it) and
 // drops it, with everything in it, when the test ends. It skips or fails the test when the
 // server at testutil.PostgresURL is unreachable.
@@ -30,7 +41,7 @@ func PostgresSchema(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, testutil.PostgresURL())
+	conn, err := connect(ctx)
 	if err == nil {
 		err = conn.Ping(ctx)
 		conn.Close(ctx)
@@ -40,7 +51,7 @@ func PostgresSchema(t testing.TB) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		conn, err := pgx.Connect(ctx, testutil.PostgresURL())
+		conn, err := connect(ctx)
 		if err != nil {
 			t.Errorf("dropping schema %s: %v", name, err)
 			return
