@@ -38,9 +38,21 @@
 //     (hashes).
 //
 // [Store] composes the roles; further roles are added here as the features that need them land.
+// [FastStore] is the hot part of them (nonces, counters, refresh sessions, verification codes),
+// and [Pair] puts it in a store of its own beside a durable one.
+//
+// # Several instances
+//
+// Instances of an app that share a store learn of each other's revocations and signing keys by
+// reading it ([SessionStore.RevokedSince], [KeyStore.ListKeys]) every few seconds. A store that
+// can push changes as they happen implements [Watcher] (pgstore with LISTEN/NOTIFY, redisstore
+// with pub/sub, memstore within a process): the session package then hears of a revocation made
+// elsewhere within a fraction of a second, and the polling remains as the bound when a push is
+// lost.
 //
 // # Conformance
 //
 // Package [github.com/walletauth/walletauth/store/storetest] holds a conformance suite that every
-// implementation runs from a few lines of test code.
+// implementation runs from a few lines of test code (storetest.Run, and storetest.RunWatcher
+// for a [Watcher]).
 package store
