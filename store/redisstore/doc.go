@@ -49,8 +49,9 @@
 // itself deletes an expired record that a call meets (an ended session in an index, an expired
 // key in ListKeys) only once it has been expired for the margin too. CreateKey and CreateSession
 // take no now; the new record's CreatedAt stands for it (a record without one gets no TTL until a
-// refresh gives it one, and the calls that meet it delete it a margin after it has ended). Users,
-// wallets, metadata, second factors, contacts and OAuth accounts get no TTL.
+// refresh gives it one, and the calls that meet it delete it a margin after it has ended). A
+// user's index of sessions lives as long as the longest-lived of them (for ever while one has no
+// TTL). Users, wallets, metadata, second factors, contacts and OAuth accounts get no TTL.
 //
 // # Keys
 //
@@ -61,7 +62,7 @@
 //	{P}:counter:<key>                  hash: a counter's count and window end (TTL)
 //	{P}:key:<id>, {P}:keys             hash: a signing key (TTL); set of key IDs
 //	{P}:session:<id>                   hash: a refresh session (TTL)
-//	{P}:user-sessions:<user id>        sorted set: a user's session IDs
+//	{P}:user-sessions:<user id>        sorted set: a user's session IDs (TTL)
 //	{P}:revoked, {P}:revoked-end       sorted sets: revoked session IDs
 //	{P}:user:<id>                      hash: a user
 //	{P}:user-wallets:<id>              sorted set: a user's wallets, in the order linked

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"math"
+	"net"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -290,5 +292,83 @@ func TestWatchIgnoresUnknown(t *testing.T) {
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("no change within 2s")
+	}
+}
+
+// silentServer returns the address of a server that accepts connections and never answers, as a
+// Redis server does whose machine hangs or whose network drops replies.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// TestWatchEndsPromptly checks that a watch that is still connecting (to a server that does not
+// answer) ends at once when its context ends or the store is closed, and that a watch with a
+// context that is already done returns nil.
+func TestWatchEndsPromptly(t *testing.T) {
+	addr := silentServer(t)
+	for _, how := range []string{"cancel", "close"} {
+		t.Run(how, func(t *testing.T) {
+			client := redis.NewClient(&redis.Options{Addr: addr})
+			t.Cleanup(func() { client.Close() })
+			s, err := New(client, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				done <- s.Watch(ctx, func(store.Change) { t.Error("fn called by a watch that never subscribed") })
+			}()
+			time.Sleep(200 * time.Millisecond) // in the middle of connecting
+			if how == "cancel" {
+				cancel()
+			} else {
+				s.Close()
+			}
+			select {
+			case err := <-done:
+				if how == "cancel" && err != nil {
+					t.Errorf("Watch after its context ended = %v, want nil", err)
+				}
+				if how == "close" && !errors.Is(err, store.ErrClosed) {
+					t.Errorf("Watch after Close = %v, want ErrClosed", err)
+				}
+			case <-time.After(time.Second):
+				t.Fatalf("Watch did not return within 1s of the %s", how)
+			}
+		})
+	}
+	s, _, _ := watchedStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Watch(ctx, func(store.Change) { t.Error("fn called by a watch whose context had ended") }); err != nil {
+		t.Errorf("Watch with a context that has ended = %v, want nil", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	neturl "net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,11 +110,7 @@ func Open(url string, opts Options) (*Store, error) {
 	}
 	o, err := redis.ParseURL(url)
 	if err != nil {
-		// A URL that does not parse is left out of the error, as it may hold a password.
-		if ue := (*neturl.Error)(nil); errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("redisstore: invalid Redis URL: %w", err)
+		return nil, urlError(url, err)
 	}
 	client := redis.NewClient(o)
 	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
@@ -125,6 +122,27 @@ func Open(url string, opts Options) (*Store, error) {
 	s := newStore(client, prefix)
 	s.owned = true
 	return s, nil
+}
+
+// urlError returns the error of a Redis URL that [redis.ParseURL] refused, without a part of the
+// URL that may be its password. The parse errors of net/url quote pieces of the URL (a port, an
+// escape), and so do go-redis's (a path, a database number); when a password holds '/', '?' or
+// '#' unescaped — as generated (base64) passwords do — the URL splits inside the password, and the
+// piece quoted is the password's. Such details are left out: all of them when the URL does not
+// parse, and those of go-redis when an '@' comes after the end of the URL's authority (a sign that
+// it ended inside the userinfo).
+func urlError(raw string, err error) error {
+	if _, perr := neturl.Parse(raw); perr != nil {
+		return errors.New("redisstore: invalid Redis URL: it does not parse as a URL (details left out, as they may show the password)")
+	}
+	rest := raw
+	if i := strings.Index(rest, "://"); i >= 0 {
+		rest = rest[i+len("://"):]
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 && strings.Contains(rest[i:], "@") {
+		return errors.New("redisstore: invalid Redis URL (details left out, as they may show the password: is a '/', '?' or '#' in it not escaped?)")
+	}
+	return fmt.Errorf("redisstore: invalid Redis URL: %w", err)
 }
 
 // New returns a store on a client that the caller made (a [redis.Client], a [redis.ClusterClient],

@@ -352,7 +352,12 @@ func TestOpenFails(t *testing.T) {
 	if !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Errorf("Open of an unreachable server = %v, want the address in the error", err)
 	}
-	for _, url := range []string{"", "http://127.0.0.1:6379", "redis://127.0.0.1:6379/notanumber", "redis://user:s3cret@127.0.0.1:port/0"} {
+	for _, url := range []string{"", "http://127.0.0.1:6379", "redis://127.0.0.1:6379/notanumber", "redis://user:s3cret@127.0.0.1:port/0",
+		// Passwords with '/', '#' or '?' unescaped (as base64 passwords have) split the URL inside
+		// the password, and the parsers quote the piece after the split.
+		"redis://user:s3cret/Ab+c@127.0.0.1:6379/0", "redis://user:s3cret#Ab@127.0.0.1:6379/0",
+		"redis://user:s3cret?Ab@127.0.0.1:6379/0", "redis://user:12/s3cret@127.0.0.1:6379/0",
+		"redis://user:s3cret%zz@127.0.0.1:6379/0", "redis://us@er:12/s3cret@127.0.0.1:6379/0"} {
 		s, err := redisstore.Open(url, redisstore.Options{})
 		if err == nil {
 			s.Close()
@@ -496,5 +501,48 @@ func TestIndexesPruned(t *testing.T) {
 	}
 	if n := c.ZCard(ctx, p+"user-sessions:w").Val(); n != 1 {
 		t.Errorf("the user's index after a new session = %d entries, want 1", n)
+	}
+}
+
+// TestUserIndexExpires checks that a user's index of sessions does not outlive the sessions it
+// names: a user who signs in once and never comes back leaves no key behind for ever. Its TTL
+// covers the longest-lived of its sessions, moved on by refreshes, and an index of a session
+// without a TTL (no CreatedAt) keeps none.
+func TestUserIndexExpires(t *testing.T) {
+	s, c, prefix := fresh(t)
+	ctx := t.Context()
+	long := store.Session{ID: "long", UserID: "u", RefreshHash: []byte{1}, CreatedAt: base,
+		IdleExpiresAt: base.Add(2 * time.Hour), ExpiresAt: base.Add(24 * time.Hour)}
+	short := store.Session{ID: "short", UserID: "u", RefreshHash: []byte{1}, CreatedAt: base,
+		IdleExpiresAt: base.Add(30 * time.Minute), ExpiresAt: base.Add(24 * time.Hour)}
+	for _, v := range []store.Session{long, short} {
+		if err := s.CreateSession(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The shorter session that came second does not shorten the index's life.
+	wantTTL(t, c, prefix, "user-sessions", "u", 2*time.Hour)
+	now := base.Add(20 * time.Minute)
+	if _, err := s.RotateRefresh(ctx, short.ID, short.RefreshHash, []byte{2}, nil, now.Add(5*time.Hour), now); err != nil {
+		t.Fatal(err)
+	}
+	wantTTL(t, c, prefix, "user-sessions", "u", 5*time.Hour)
+	if err := s.RevokeSession(ctx, long.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	wantTTL(t, c, prefix, "user-sessions", "u", 5*time.Hour)
+
+	forever := store.Session{ID: "forever", UserID: "w", RefreshHash: []byte{1},
+		IdleExpiresAt: base.Add(time.Hour), ExpiresAt: base.Add(time.Hour)}
+	if err := s.CreateSession(ctx, store.Session{ID: "first", UserID: "w", RefreshHash: []byte{1}, CreatedAt: base,
+		IdleExpiresAt: base.Add(time.Hour), ExpiresAt: base.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(ctx, forever); err != nil {
+		t.Fatal(err)
+	}
+	wantNoTTL(t, c, prefix, "user-sessions", "w")
+	if list, err := s.ListSessions(ctx, "w", base); err != nil || len(list) != 2 {
+		t.Errorf("ListSessions = %d sessions, %v; want 2", len(list), err)
 	}
 }

@@ -24,12 +24,14 @@ var (
 // (for scores and TTLs), and "revoked" is "" until it is revoked.
 //
 // Three sorted sets index the sessions: {P}:user-sessions:<user id> holds a user's session IDs
-// scored by end_ms, {P}:revoked the revoked ones scored by the milliseconds of their revocation,
-// and {P}:revoked-end the same scored by end_ms. An entry is a hint, checked against the session
-// it names on every read: an entry whose session is gone, belongs to another user or (in the
-// revocation indexes) is not revoked is removed when it is met, and so is one whose session ended
-// [TTLMargin] before the now of the call, with the session. (A session that ended less long ago
-// is skipped but kept, as its TTL keeps it: an instance whose clock lags may still see it live.)
+// scored by end_ms (with a TTL as long as that of the longest-lived of them, so that the index of
+// a user who does not come back goes with the sessions), {P}:revoked the revoked ones scored by
+// the milliseconds of their revocation, and {P}:revoked-end the same scored by end_ms. An entry
+// is a hint, checked against the session it names on every read: an entry whose session is gone,
+// belongs to another user or (in the revocation indexes) is not revoked is removed when it is met,
+// and so is one whose session ended [TTLMargin] before the now of the call, with the session. (A
+// session that ended less long ago is skipped but kept, as its TTL keeps it: an instance whose
+// clock lags may still see it live.)
 
 // luaPruneRevoked is a Lua function that examines up to limit entries of the revocation indexes
 // whose sessions ended by the score gcms, and removes those that no longer name a revoked session
@@ -72,7 +74,9 @@ end
 `
 
 // createSessionScript stores a session unless one with its ID is held that has not ended at the
-// new session's creation time (any held session, when that is ""), and indexes it.
+// new session's creation time (any held session, when that is ""), and indexes it. The user's
+// index gets the session's TTL when it has none or a shorter one, so that it outlives each of its
+// sessions and no longer (it keeps none while it names a session without a TTL).
 // KEYS[1] the session, KEYS[2] the user's index, KEYS[3] {P}:revoked, KEYS[4] {P}:revoked-end;
 // ARGV[1] created, ARGV[2] id, ARGV[3] end_ms, ARGV[4] the score of the revocation ("" when
 // unrevoked), ARGV[5] TTL (ms, "0" for none), ARGV[6] the prefix of session keys, ARGV[7] user id,
@@ -89,7 +93,13 @@ end
 if ARGV[1] ~= '' then prune_user(KEYS[2], ARGV[6], ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10])) end
 redis.call('HSET', KEYS[1], unpack(ARGV, 11))
 if ARGV[5] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
+local it = redis.call('PTTL', KEYS[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+if ARGV[5] == '0' then
+	redis.call('PERSIST', KEYS[2])
+elseif it ~= -1 and it < tonumber(ARGV[5]) then
+	redis.call('PEXPIRE', KEYS[2], ARGV[5])
+end
 if ARGV[4] ~= '' then
 	redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
 	redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
@@ -100,7 +110,8 @@ return 1
 // rotateRefreshScript is RotateRefresh's compare-and-set. KEYS[1] the session; ARGV[1] now,
 // ARGV[2] the score of now, ARGV[3] old hash, ARGV[4] new hash, ARGV[5] retired hashes,
 // ARGV[6] idle expiry, ARGV[7] its score, ARGV[8] TTLMargin (ms), ARGV[9] the prefix of users'
-// indexes, ARGV[10] id. Returns {stNotFound}, {stConflict} or {stOK, fields}.
+// indexes, ARGV[10] id. Returns {stNotFound}, {stConflict} or {stOK, fields}. It lengthens the
+// TTL of the user's index to the session's new one when it is shorter.
 var rotateRefreshScript = redis.NewScript(`
 local h = redis.call('HMGET', KEYS[1], 'hash', 'end', 'revoked', 'expires', 'expires_ms', 'user')
 if not h[1] or (h[2] or '') <= ARGV[1] or (h[3] and h[3] ~= '') then return {0} end
@@ -110,10 +121,14 @@ if h[4] < en then en, enms = h[4], tonumber(h[5]) end
 local endms = string.format('%d', enms)
 redis.call('HSET', KEYS[1], 'prev', ARGV[3], 'hash', ARGV[4], 'retired', ARGV[5], 'rotated', ARGV[1],
 	'used', ARGV[1], 'idle', ARGV[6], 'end', en, 'end_ms', endms)
-redis.call('ZADD', ARGV[9] .. h[6], 'XX', endms, ARGV[10])
+local idx = ARGV[9] .. h[6]
+redis.call('ZADD', idx, 'XX', endms, ARGV[10])
 local ttl = enms - tonumber(ARGV[2])
 if ttl < 0 then ttl = 0 end
-redis.call('PEXPIRE', KEYS[1], string.format('%d', ttl + tonumber(ARGV[8])))
+ttl = ttl + tonumber(ARGV[8])
+redis.call('PEXPIRE', KEYS[1], string.format('%d', ttl))
+local it = redis.call('PTTL', idx)
+if it >= 0 and it < ttl then redis.call('PEXPIRE', idx, string.format('%d', ttl)) end
 return {1, redis.call('HGETALL', KEYS[1])}
 `)
 

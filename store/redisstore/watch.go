@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -19,51 +18,91 @@ import (
 //
 // Watch calls fn with [store.ChangeSubscribed] once the server confirms the subscription, then with
 // each change announced, from the calling goroutine; messages it does not know are ignored. It
-// returns nil when ctx is done, an error wrapping [ErrClosed] when the store is closed, and any
-// other error (a lost connection, a server that answers no ping for a minute) as soon as the
-// subscription fails: it never resubscribes itself, which would hide the changes made in between.
-// The caller may call Watch again, and reads the store when the new watch reports
-// ChangeSubscribed.
+// returns nil when ctx is done (at once, even while it connects), an error wrapping [ErrClosed] when
+// the store is closed (at once too), and any other error (a lost connection, a server that answers
+// no ping for a minute) as soon as the subscription fails: it never resubscribes itself, which
+// would hide the changes made in between. The caller may call Watch again, and reads the store
+// when the new watch reports ChangeSubscribed.
+//
+// The subscription is read by a goroutine of its own, so that neither ctx nor Close waits for a
+// connection attempt that go-redis does not interrupt (a server that accepts connections but does
+// not answer holds one for its read timeout); that goroutine ends soon after Watch returns, and
+// never calls fn after it.
 func (s *Store) Watch(ctx context.Context, fn func(store.Change)) error {
-	if err := s.begin(ctx); err != nil {
-		return err
+	if s.closed.Load() {
+		return ErrClosed
 	}
-	ps := s.client.Subscribe(ctx, s.channel)
-	// The PubSub is closed when the watch ends, the context is done or the store is closed, which
-	// interrupts a Receive that waits.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
+	if ctx.Err() != nil {
+		return nil
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the reader
+	events := make(chan watchEvent)
+	go s.readWatch(rctx, events)
+	for {
 		select {
 		case <-ctx.Done():
+			return nil
 		case <-s.done:
-		case <-stop:
+			return fmt.Errorf("%w: watch ended", ErrClosed)
+		case ev := <-events:
+			if ev.err != nil {
+				return s.watchFailed(ctx, ev.err)
+			}
+			if s.closed.Load() {
+				return fmt.Errorf("%w: watch ended", ErrClosed)
+			}
+			fn(ev.change)
 		}
-		_ = ps.Close()
-	})
+	}
+}
+
+// watchEvent is what the reader of a watch passes on: a change, or the error that ended it.
+type watchEvent struct {
+	change store.Change
+	err    error
+}
+
+// readWatch subscribes to the store's channel and passes what it hears on to events until ctx is
+// done or the subscription fails (it passes the error on then). The store's Close cancels ctx by
+// ending the watch.
+func (s *Store) readWatch(ctx context.Context, events chan<- watchEvent) {
+	send := func(ev watchEvent) bool {
+		select {
+		case events <- ev:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	ps := s.client.Subscribe(ctx, s.channel)
+	// Closing the PubSub interrupts a Receive that waits. AfterFunc closes it from a goroutine of
+	// its own, as Close waits for a connection attempt to end.
+	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
 	defer func() {
-		close(stop)
-		wg.Wait()
+		if stop() {
+			_ = ps.Close()
+		}
 	}()
 
 	subscribed, pinged := false, false
 	for {
 		msg, err := ps.ReceiveTimeout(ctx, s.watchIdle)
 		if err != nil {
-			switch {
-			case ctx.Err() != nil:
-				return nil
-			case s.closed.Load():
-				return fmt.Errorf("%w: watch ended", ErrClosed)
-			case subscribed && !pinged && isTimeout(err):
+			if ctx.Err() != nil {
+				return
+			}
+			if subscribed && !pinged && isTimeout(err) {
 				// Nothing for a while: ask the server whether the connection still works.
 				if err := ps.Ping(ctx); err != nil {
-					return s.watchFailed(ctx, err)
+					send(watchEvent{err: err})
+					return
 				}
 				pinged = true
 				continue
 			}
-			return s.watchFailed(ctx, err)
+			send(watchEvent{err: err})
+			return
 		}
 		pinged = false
 		switch m := msg.(type) {
@@ -74,19 +113,28 @@ func (s *Store) Watch(ctx context.Context, fn func(store.Change)) error {
 			if subscribed {
 				// go-redis subscribed again on a new connection: changes may have been lost
 				// in between, which only a new watch (and a read of the store) makes good.
-				return errors.New("redisstore: watch: the subscription was renewed on a new connection")
+				send(watchEvent{err: errors.New("the subscription was renewed on a new connection")})
+				return
 			}
 			subscribed = true
-			fn(store.ChangeSubscribed)
+			if !send(watchEvent{change: store.ChangeSubscribed}) {
+				return
+			}
 		case *redis.Message:
 			if m.Channel != s.channel {
 				continue
 			}
+			var c store.Change
 			switch m.Payload {
 			case msgRevoked:
-				fn(store.ChangeRevoked)
+				c = store.ChangeRevoked
 			case msgKeys:
-				fn(store.ChangeKeys)
+				c = store.ChangeKeys
+			default:
+				continue
+			}
+			if !send(watchEvent{change: c}) {
+				return
 			}
 		}
 	}
