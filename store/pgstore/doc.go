@@ -56,44 +56,50 @@
 //
 // Chain ids are BIGINT holding the bit pattern of the uint64. A session's AMR is a text[], its
 // RetiredRefreshHashes a bytea[], its UserAgent bytea (a client's header need not be UTF-8); an
-// empty PrevRefreshHash is NULL and comes back nil. A wallet's address is unique without regard
-// to case through the primary key of the wallets table, the address with its ASCII letters in
-// lower case; the address itself is kept as given. Wallets, contacts and OAuth accounts are
-// ordered by an identity column, which grows with every row made, so that they come back in the
-// order made without a lock to number them. Metadata documents are json (not jsonb, which would
-// not keep them byte for byte), so SQL reads them with the JSON operators; a document that is not
-// JSON is [store.ErrInvalid]. An OAuth account's Email and Username are bytea, kept as the
-// provider reported them. Identifiers that lists are ordered by compare byte by byte (COLLATE
-// "C"). Strings are otherwise text: one that PostgreSQL cannot hold (a NUL byte, bad UTF-8) is
-// refused with an error wrapping [store.ErrInvalid]. Limits: [MaxMetadataSize] bytes a metadata
-// document, [MaxRecoveryCodesPerUser] recovery codes a user.
+// empty PrevRefreshHash is NULL and comes back nil. A wallet's address is unique without regard to
+// case through the primary key of the wallets table, the address with its ASCII letters in lower
+// case; the address itself is kept as given. Wallets, contacts and OAuth accounts are ordered by an
+// identity column, which grows with every row made, so that they come back in the order made
+// without a lock to number them. Metadata documents are json (not jsonb, which would not keep them
+// byte for byte), so SQL reads them with the JSON operators; a document that is not JSON is
+// [store.ErrInvalid]. An OAuth account's Email and Username are bytea, kept as the provider
+// reported them. Identifiers that lists are ordered by compare byte by byte (COLLATE "C"). Strings
+// are otherwise text: one that PostgreSQL cannot hold (a NUL byte, bad UTF-8), or a key too long
+// for its index (some 2,700 bytes that do not compress), is refused with an error wrapping
+// [store.ErrInvalid]. Limits: [MaxMetadataSize] bytes a metadata document,
+// [MaxRecoveryCodesPerUser] recovery codes a user.
 //
 // # Concurrency
 //
-// Every single-use or compare-and-set operation is one statement, atomic on its own, whose row
-// lock makes concurrent calls wait for the first and then test their conditions again on the row
-// it left: ConsumeNonce and UseRecoveryCode are a DELETE ... RETURNING; AddNonceFailure an UPDATE
-// ... RETURNING; IncrementCounter an INSERT ... ON CONFLICT DO UPDATE ... RETURNING; CreateNonce,
+// Every single-use or compare-and-set operation is one statement, atomic on its own, whose row lock
+// makes concurrent calls wait for the first and then test their conditions again on the row it
+// left: ConsumeNonce and UseRecoveryCode are a DELETE ... RETURNING; AddNonceFailure an UPDATE ...
+// RETURNING; IncrementCounter an INSERT ... ON CONFLICT DO UPDATE ... RETURNING; CreateNonce,
 // CreateKey and CreateSession upserts that replace only an expired row; PutTOTP an upsert that
 // replaces only an unconfirmed factor; RotateRefresh, UseTOTPStep and ResealTOTP conditional
 // UPDATEs (when one changes nothing, a read tells [store.ErrNotFound] from [store.ErrConflict]);
 // AddContact an INSERT ... ON CONFLICT DO UPDATE (of nothing) ... RETURNING; LinkOAuth an INSERT
 // ... ON CONFLICT DO NOTHING. CreateUser inserts the user and all its wallets in one statement: a
-// taken address fails it whole, as a unique violation that it reports as [store.ErrConflict].
-// LinkWallet is one statement that inserts only when the user exists and the address is free, and
-// tells which.
+// taken address fails it whole, as a unique violation that it reports as [store.ErrConflict]; two
+// calls that insert some of the same addresses in different orders can deadlock, and the one
+// PostgreSQL ends runs its statement again, which then waits for the other. LinkWallet is one
+// statement that inserts only when the user exists and the address is free, and tells which.
 //
-// Where an invariant spans rows, the operation is a transaction at PostgreSQL's default READ
-// COMMITTED level that first takes a lock, so that the calls it could race with run one after the
-// other, each statement seeing what the last committed: UnlinkWallet locks the user's row (SELECT
-// ... FOR NO KEY UPDATE) before it counts the wallets, so that a user never loses the last;
-// ReplaceRecoveryCodes takes an advisory lock of the user's codes, VerifyContact and
-// SetPrimaryContact one of the user's contacts of the kind, so that a user has one primary
-// contact of a kind; ConsumeCode locks the code's row (SELECT ... FOR UPDATE), compares the hash
-// in constant time and deletes it; AddCodeFailure counts and deletes at the maximum in one
-// transaction. A verified value belongs to one user through a partial unique index, whose
-// violation VerifyContact reports as [store.ErrConflict]. A failed call rolls back, so that it
-// changes nothing.
+// Every statement relies on READ COMMITTED, PostgreSQL's default level: a statement that waits for
+// a row that another call changes tests its conditions again on the new row, where a later level
+// fails with a serialization error. [Open] sets default_transaction_isolation to read committed on
+// the connections of its pool, whatever the connection string, the role or the database say; the
+// pool given to [New] should keep that default. Where an invariant spans rows, the operation is a
+// transaction, begun READ COMMITTED whatever the connection's default, that first takes a lock, so
+// that the calls it could race with run one after the other, each statement seeing what the last
+// committed: UnlinkWallet locks the user's row (SELECT ... FOR NO KEY UPDATE) before it counts the
+// wallets, so that a user never loses the last; ReplaceRecoveryCodes takes an advisory lock of the
+// user's codes, VerifyContact and SetPrimaryContact one of the user's contacts of the kind, so that
+// a user has one primary contact of a kind; ConsumeCode locks the code's row (SELECT ... FOR
+// UPDATE), compares the hash in constant time and deletes it; AddCodeFailure counts and deletes at
+// the maximum in one transaction. A verified value belongs to one user through a partial unique
+// index, whose violation VerifyContact reports as [store.ErrConflict]. A failed call rolls back, so
+// that it changes nothing.
 //
 // Expired rows are invisible at once and deleted in batches: every 256th CreateNonce deletes up to
 // 1024 expired nonces, every 256th counter started up to 1024 ended counters, every 256th

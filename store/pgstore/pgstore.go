@@ -113,8 +113,10 @@ var (
 
 // Open connects to the PostgreSQL database that connString names (a URL or key=value string, as
 // [pgxpool.ParseConfig] reads it, pool_max_conns and the like included), creates the schema of
-// opts when needed, and migrates it to the current version. The Store owns the pool it makes:
-// [Store.Close] closes it. ctx bounds the opening and the migrations only.
+// opts when needed, and migrates it to the current version. The pool's connections run at READ
+// COMMITTED whatever connString, the role or the database set (see Concurrency in the package
+// documentation). The Store owns the pool it makes: [Store.Close] closes it. ctx bounds the
+// opening and the migrations only.
 func Open(ctx context.Context, connString string, opts Options) (*Store, error) {
 	schema, err := opts.schemaName()
 	if err != nil {
@@ -124,6 +126,10 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %w", err) // pgx redacts the password in the message
 	}
+	// The single statements rely on READ COMMITTED too: a later level (set on the database, the
+	// role or in connString) makes those that wait for a concurrent change fail with a
+	// serialization error instead of testing their conditions again on the new row.
+	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: connect: %w", err)
@@ -139,7 +145,9 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 
 // New makes a Store on a pool that the caller made and keeps: [Store.Close] leaves it open. It
 // creates the schema of opts when needed and migrates it, as [Open] does; ctx bounds that only.
-// Several Stores, of one schema or of different ones, may share a pool.
+// Several Stores, of one schema or of different ones, may share a pool. The pool's connections
+// should default to READ COMMITTED, PostgreSQL's default (see Concurrency in the package
+// documentation).
 func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) {
 	if pool == nil {
 		return nil, errors.New("pgstore: nil pool")
@@ -278,9 +286,12 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // inTx runs fn in a transaction of the pool, which it commits when fn returns nil and rolls back
-// otherwise. It returns fn's error as it is.
+// otherwise. It returns fn's error as it is. The transaction is READ COMMITTED whatever the
+// connection's default_transaction_isolation: the transactions take a lock and then rely on each
+// later statement seeing what the lock's last holder committed, which a snapshot taken at the
+// first statement (REPEATABLE READ, SERIALIZABLE) does not.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return err
 	}
@@ -308,7 +319,8 @@ func (s *Store) begin(ctx context.Context) error {
 // fail wraps an error of operation op. When the store is closed, the error also wraps
 // [ErrClosed]; when ctx is done, ctx.Err(), whatever the driver made of the interruption; when
 // PostgreSQL refused a value (a data exception, SQLSTATE class 22, such as a NUL byte or bad UTF-8
-// in a string), [store.ErrInvalid]. The sentinels of package store pass as they are.
+// in a string, or program_limit_exceeded, 54000, such as a key too long for its index),
+// [store.ErrInvalid]. The sentinels of package store pass as they are.
 func (s *Store) fail(ctx context.Context, op string, err error) error {
 	switch err {
 	case store.ErrNotFound, store.ErrConflict, store.ErrInvalid:
@@ -321,7 +333,7 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 		return fmt.Errorf("pgstore: %s: %w: %w", op, cerr, err)
 	}
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22") {
+	if errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "22") || pgErr.Code == "54000") {
 		return fmt.Errorf("pgstore: %s: %w: %w", op, store.ErrInvalid, err)
 	}
 	return fmt.Errorf("pgstore: %s: %w", op, err)

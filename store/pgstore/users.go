@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/walletauth/walletauth/store"
@@ -80,6 +81,16 @@ func foldAddress(a string) string {
 	return a
 }
 
+// createUserTries is how many times CreateUser runs its statement while PostgreSQL ends it as a
+// deadlock's victim.
+const createUserTries = 3
+
+// isDeadlock reports whether err is PostgreSQL's deadlock_detected (SQLSTATE 40P01).
+func isDeadlock(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "40P01"
+}
+
 // CreateUser implements [store.UserStore.CreateUser] with one statement that inserts the user and
 // its wallets: a taken ID or address stores nothing and gives [store.ErrConflict]. It also
 // returns an error wrapping [store.ErrInvalid] when a wallet has no address, when two of the
@@ -121,6 +132,12 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	}
 	var users, wallets int64
 	err := s.pool.QueryRow(ctx, s.q.createUser, u.ID, created, keys, addresses, chainIDs, linked).Scan(&users, &wallets)
+	for try := 1; try < createUserTries && isDeadlock(err) && ctx.Err() == nil; try++ {
+		// Two calls that insert some of the same addresses in different orders wait for each
+		// other, and PostgreSQL ends one of them. It changed nothing: run it again, and it waits
+		// for the other to end, then finds the addresses taken (or free, when the other failed).
+		err = s.pool.QueryRow(ctx, s.q.createUser, u.ID, created, keys, addresses, chainIDs, linked).Scan(&users, &wallets)
+	}
 	switch {
 	case uniqueViolation(err, "wallets_pkey"):
 		return store.ErrConflict

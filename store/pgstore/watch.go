@@ -39,7 +39,9 @@ func decodeChange(payload string) (store.Change, bool) {
 // RevokeUserSessions send [store.ChangeRevoked] when they revoke a session, CreateKey and
 // DeleteKey send [store.ChangeKeys] when they create or delete a key, in the statement that makes
 // the change, so that PostgreSQL delivers it at the commit and never for a change rolled back.
-// Payloads it does not know are skipped.
+// Payloads it does not know are skipped. A pool whose ConnConfig.OnNotification is set takes
+// the notifications to that function, which leaves Watch none to read: it then reports each
+// notification as both [store.ChangeRevoked] and [store.ChangeKeys].
 //
 // Watch returns nil when ctx is done, an error wrapping [ErrClosed] when the store is closed
 // (at once when it is already, and promptly when [Store.Close] is called during the watch), and
@@ -82,6 +84,14 @@ func (s *Store) Watch(ctx context.Context, fn func(store.Change)) error {
 		n, err := conn.WaitForNotification(wctx)
 		if err != nil {
 			return s.watchEnded(ctx, "wait for notifications", err)
+		}
+		if n == nil {
+			// The pool's ConnConfig.OnNotification took the notification (pgx then keeps none for
+			// WaitForNotification): its channel and payload are unknown, so report every change
+			// rather than miss one.
+			fn(store.ChangeRevoked)
+			fn(store.ChangeKeys)
+			continue
 		}
 		if n.Channel != s.channel {
 			continue
