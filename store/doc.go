@@ -50,6 +50,20 @@
 // elsewhere within a fraction of a second, and the polling remains as the bound when a push is
 // lost.
 //
+// # Implementing a store
+//
+// The checks that every store makes of what it is given to keep are functions of this package, one
+// for each method that takes a record or arguments to keep: [CheckNonce], [CheckSigningKey],
+// [CheckSession], [CheckRefreshRotation], [CheckUser], [CheckWallet], [CheckMetadata],
+// [CheckTOTP], [CheckTOTPReseal], [CheckRecoveryCodes], [CheckContact], [CheckVerificationCode],
+// [CheckMaxFailures] and [CheckOAuthAccount]. They share the rules of [CheckTime] and
+// [CheckOptionalTime] (the range of times above), [ValidKeyID], and [FoldAddress] (how stores
+// compare wallet addresses without regard to case). A store calls the check before it does
+// anything else and returns its error as it is: the error wraps [ErrInvalid], and its message
+// names the record and the field, never a secret (a hash, a private key, a sealed secret). What a
+// store refuses beyond these for reasons of its own (a bound on its size, an encoding that cannot
+// hold a value) it checks itself.
+//
 // # Conformance
 //
 // Package [github.com/walletauth/walletauth/store/storetest] holds a conformance suite that every

@@ -22,23 +22,13 @@ type contactKey struct{ user, kind, value string }
 // claim is a (Kind, Value) pair, the key under which a verified contact belongs to one user.
 type claim struct{ kind, value string }
 
-func validKind(kind string) bool { return kind == "email" || kind == "phone" }
-
 // AddContact implements [store.ContactStore.AddContact]. The contact is stored unverified and not
 // primary, whatever c's VerifiedAt and Primary say. It also returns an error wrapping
 // [store.ErrInvalid] when AddedAt is out of range. When the store holds its maximum of contacts, a
 // new one gets an error wrapping [store.ErrCapacity]; contacts do not expire, so it keeps doing so
 // until contacts are deleted. Adding a contact the user has needs no room.
 func (s *Store) AddContact(ctx context.Context, c store.Contact) (store.Contact, error) {
-	switch {
-	case c.UserID == "":
-		return store.Contact{}, invalid("contact has no user id")
-	case !validKind(c.Kind):
-		return store.Contact{}, invalid("contact of user %q: kind %q is not email or phone", c.UserID, c.Kind)
-	case c.Value == "":
-		return store.Contact{}, invalid("contact of user %q has no value", c.UserID)
-	}
-	if err := checkTimes("contact", true, namedTime{"addition time", c.AddedAt}); err != nil {
+	if err := store.CheckContact(c); err != nil {
 		return store.Contact{}, err
 	}
 	c.AddedAt = c.AddedAt.Round(0)
@@ -82,7 +72,7 @@ func (s *Store) ListContacts(ctx context.Context, userID string) ([]store.Contac
 // changes nothing (VerifiedAt stays) and returns it. A zero or out-of-range now gives an error
 // wrapping [store.ErrInvalid]: a contact verified at the zero time would look unverified.
 func (s *Store) VerifyContact(ctx context.Context, userID, kind, value string, now time.Time) (store.Contact, error) {
-	if err := checkTimes("contact", false, namedTime{"verification time", now}); err != nil {
+	if err := store.CheckTime("contact verification time", now); err != nil {
 		return store.Contact{}, err
 	}
 	now = now.Round(0)
@@ -169,15 +159,7 @@ func cloneCode(c store.VerificationCode) store.VerificationCode {
 // expired, a new key gets an error wrapping [store.ErrCapacity] (replacing the code of a held key
 // needs no room).
 func (s *Store) PutCode(ctx context.Context, c store.VerificationCode, now time.Time) error {
-	switch {
-	case c.Key == "":
-		return invalid("verification code has no key")
-	case len(c.Hash) == 0:
-		return invalid("verification code %q has no hash", c.Key)
-	case c.Failures < 0:
-		return invalid("verification code %q has a negative failure count %d", c.Key, c.Failures)
-	}
-	if err := checkTimes("verification code", false, namedTime{"expiry", c.ExpiresAt}); err != nil {
+	if err := store.CheckVerificationCode(c); err != nil {
 		return err
 	}
 	c = cloneCode(c)
@@ -231,8 +213,8 @@ func (s *Store) ConsumeCode(ctx context.Context, key string, hash []byte, now ti
 // reaches or passes maxFailures. A maxFailures below 1 gives an error wrapping [store.ErrInvalid]
 // and changes nothing.
 func (s *Store) AddCodeFailure(ctx context.Context, key string, maxFailures int, now time.Time) (int, error) {
-	if maxFailures < 1 {
-		return 0, invalid("verification code %q: maximum of failures %d is below 1", key, maxFailures)
+	if err := store.CheckMaxFailures(key, maxFailures); err != nil {
+		return 0, err
 	}
 	if err := s.lock(ctx); err != nil {
 		return 0, err

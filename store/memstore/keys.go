@@ -10,41 +10,6 @@ import (
 	"github.com/walletauth/walletauth/store"
 )
 
-// validKeyID reports whether id is 1 to 64 ASCII letters, digits, '-' and '_'.
-func validKeyID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// validAlgorithm reports whether alg is one of the JWS algorithms that [store.SigningKey] allows.
-func validAlgorithm(alg string) bool {
-	return alg == "EdDSA" || alg == "ES256" || alg == "HS256"
-}
-
-func checkKey(k store.SigningKey) error {
-	if !validKeyID(k.ID) {
-		return invalid("signing key id %q is not 1 to 64 letters, digits, '-' and '_'", k.ID)
-	}
-	if !validAlgorithm(k.Algorithm) {
-		return invalid("signing key algorithm %q is not EdDSA, ES256 or HS256", k.Algorithm)
-	}
-	if len(k.Private) == 0 {
-		return invalid("signing key has no private key")
-	}
-	if err := checkTimes("signing key", false, namedTime{"expiry", k.ExpiresAt}); err != nil {
-		return err
-	}
-	return checkTimes("signing key", true, namedTime{"creation time", k.CreatedAt}, namedTime{"start", k.NotBefore})
-}
-
 func cloneKey(k store.SigningKey) store.SigningKey {
 	k.Private = bytes.Clone(k.Private)
 	return k
@@ -60,7 +25,7 @@ func cloneKey(k store.SigningKey) store.SigningKey {
 // expired at CreatedAt are purged first; when the store holds its maximum of keys and none of them
 // has, it returns an error wrapping [store.ErrCapacity].
 func (s *Store) CreateKey(ctx context.Context, k store.SigningKey) error {
-	if err := checkKey(k); err != nil {
+	if err := store.CheckSigningKey(k); err != nil {
 		return err
 	}
 	k = cloneKey(k)

@@ -50,16 +50,7 @@ func (s *Store) GetMetadata(ctx context.Context, userID string) (store.Metadata,
 // that is not set gets an error wrapping [store.ErrCapacity]; replacing or deleting one needs no
 // room.
 func (s *Store) SetMetadata(ctx context.Context, userID, member string, doc []byte, now time.Time) error {
-	if userID == "" {
-		return invalid("metadata has no user id")
-	}
-	if metadataMember(&store.Metadata{}, member) == nil {
-		return invalid("metadata of user %q: unknown member %q", userID, member)
-	}
-	if len(doc) > MaxMetadataSize {
-		return invalid("metadata of user %q: %s document of %d bytes, more than %d", userID, member, len(doc), MaxMetadataSize)
-	}
-	if err := checkTimes("metadata", true, namedTime{"update time", now}); err != nil {
+	if err := store.CheckMetadata(userID, member, doc, MaxMetadataSize, now); err != nil {
 		return err
 	}
 	var kept []byte

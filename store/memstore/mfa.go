@@ -20,28 +20,13 @@ func cloneTOTP(f store.TOTP) store.TOTP {
 	return f
 }
 
-func checkTOTP(f *store.TOTP) error {
-	switch {
-	case f.UserID == "":
-		return invalid("TOTP factor has no user id")
-	case len(f.Secret) == 0:
-		return invalid("TOTP factor of user %q has no secret", f.UserID)
-	case f.KeyID == "":
-		return invalid("TOTP factor of user %q has no key id", f.UserID)
-	case f.LastStep < 0:
-		return invalid("TOTP factor of user %q has a negative last step %d", f.UserID, f.LastStep)
-	}
-	return checkTimes("TOTP factor", true,
-		namedTime{"creation time", f.CreatedAt}, namedTime{"confirmation time", f.ConfirmedAt})
-}
-
 // PutTOTP implements [store.MFAStore.PutTOTP]. It also returns an error wrapping
 // [store.ErrInvalid] when LastStep is negative or a time is out of range. When the store holds its
 // maximum of factors, a user without one gets an error wrapping [store.ErrCapacity]; factors do
 // not expire, so it keeps doing so until factors are deleted. Replacing a user's unconfirmed factor
 // needs no room.
 func (s *Store) PutTOTP(ctx context.Context, f store.TOTP) error {
-	if err := checkTOTP(&f); err != nil {
+	if err := store.CheckTOTP(f); err != nil {
 		return err
 	}
 	f = cloneTOTP(f)
@@ -82,7 +67,7 @@ func (s *Store) GetTOTP(ctx context.Context, userID string) (store.TOTP, error) 
 // changes nothing, whether or not the factor is confirmed: a factor confirmed at the zero time
 // would look unconfirmed.
 func (s *Store) UseTOTPStep(ctx context.Context, userID string, secret []byte, step int64, now time.Time) (store.TOTP, error) {
-	if err := checkTimes("TOTP factor", false, namedTime{"time of use", now}); err != nil {
+	if err := store.CheckTime("TOTP factor time of use", now); err != nil {
 		return store.TOTP{}, err
 	}
 	now = now.Round(0)
@@ -108,11 +93,8 @@ func (s *Store) UseTOTPStep(ctx context.Context, userID string, secret []byte, s
 // constant time. An empty new secret or key ID, which PutTOTP would refuse, gives an error
 // wrapping [store.ErrInvalid] and changes nothing.
 func (s *Store) ResealTOTP(ctx context.Context, userID string, oldSecret, newSecret []byte, keyID string) error {
-	switch {
-	case len(newSecret) == 0:
-		return invalid("TOTP factor of user %q: resealed secret is empty", userID)
-	case keyID == "":
-		return invalid("TOTP factor of user %q: resealed key id is empty", userID)
+	if err := store.CheckTOTPReseal(userID, newSecret, keyID); err != nil {
+		return err
 	}
 	newSecret = bytes.Clone(newSecret)
 	if err := s.lock(ctx); err != nil {
@@ -147,30 +129,10 @@ func (s *Store) DeleteTOTP(ctx context.Context, userID string) error {
 // of recovery codes (the old set counting as freed), it returns an error wrapping
 // [store.ErrCapacity].
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte, now time.Time) error {
-	if userID == "" {
-		return invalid("recovery codes have no user id")
-	}
-	if len(hashes) > MaxRecoveryCodesPerUser {
-		return invalid("%d recovery codes for user %q, more than %d", len(hashes), userID, MaxRecoveryCodesPerUser)
-	}
-	if err := checkTimes("recovery codes", true, namedTime{"creation time", now}); err != nil {
+	if err := store.CheckRecoveryCodes(userID, hashes, MaxRecoveryCodesPerUser, now); err != nil {
 		return err
 	}
-	var set [][]byte
-	if len(hashes) > 0 {
-		set = make([][]byte, len(hashes))
-		seen := make(map[string]bool, len(hashes))
-		for i, h := range hashes {
-			if len(h) == 0 {
-				return invalid("recovery code %d of user %q has an empty hash", i, userID)
-			}
-			if seen[string(h)] {
-				return invalid("recovery code %d of user %q: hash given twice", i, userID)
-			}
-			seen[string(h)] = true
-			set[i] = bytes.Clone(h)
-		}
-	}
+	set := cloneHashes(hashes) // before the lock: the copy costs the other callers nothing
 	if err := s.lock(ctx); err != nil {
 		return err
 	}

@@ -19,15 +19,7 @@ type oauthKey struct{ provider, subject string }
 // not expire, so it keeps doing so until accounts are unlinked. Provider and Subject are compared
 // exactly (with regard to case).
 func (s *Store) LinkOAuth(ctx context.Context, a store.OAuthAccount) error {
-	switch {
-	case a.UserID == "":
-		return invalid("OAuth account has no user id")
-	case a.Provider == "":
-		return invalid("OAuth account of user %q has no provider", a.UserID)
-	case a.Subject == "":
-		return invalid("OAuth account of user %q at %q has no subject", a.UserID, a.Provider)
-	}
-	if err := checkTimes("OAuth account", true, namedTime{"link time", a.LinkedAt}); err != nil {
+	if err := store.CheckOAuthAccount(a); err != nil {
 		return err
 	}
 	a.LinkedAt = a.LinkedAt.Round(0)

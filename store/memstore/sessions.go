@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -18,38 +17,6 @@ var (
 	errSessionCapacity = fmt.Errorf("memstore: session limit reached: %w", store.ErrCapacity)
 	errUserCapacity    = fmt.Errorf("memstore: user limit reached: %w", store.ErrCapacity)
 )
-
-// The range of times that stores keep (Unix nanoseconds in an int64: 1677 to 2262). Times outside
-// are [store.ErrInvalid], as in every store, even though memory could hold them.
-var (
-	minTime = time.Unix(0, math.MinInt64)
-	maxTime = time.Unix(0, math.MaxInt64)
-)
-
-func inRange(t time.Time) bool { return !t.Before(minTime) && !t.After(maxTime) }
-
-// checkTimes returns an error wrapping [store.ErrInvalid] for the first of the named times that is
-// out of range; a zero time passes when optional.
-func checkTimes(what string, optional bool, times ...namedTime) error {
-	for _, t := range times {
-		if t.t.IsZero() && optional {
-			continue
-		}
-		if t.t.IsZero() || !inRange(t.t) {
-			return fmt.Errorf("memstore: %s %s %v is zero or out of range: %w", what, t.name, t.t, store.ErrInvalid)
-		}
-	}
-	return nil
-}
-
-type namedTime struct {
-	name string
-	t    time.Time
-}
-
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("memstore: "+format+": %w", append(args, store.ErrInvalid)...)
-}
 
 // sessionEnd is when a session stops existing: the earlier of its two expiries.
 func sessionEnd(v *store.Session) time.Time {
@@ -79,24 +46,6 @@ func cloneHashes(hashes [][]byte) [][]byte {
 	return c
 }
 
-func checkSession(v *store.Session) error {
-	switch {
-	case v.ID == "":
-		return invalid("session has no id")
-	case v.UserID == "":
-		return invalid("session has no user id")
-	case len(v.RefreshHash) == 0:
-		return invalid("session has no refresh hash")
-	}
-	if err := checkTimes("session", false,
-		namedTime{"idle expiry", v.IdleExpiresAt}, namedTime{"expiry", v.ExpiresAt}); err != nil {
-		return err
-	}
-	return checkTimes("session", true,
-		namedTime{"rotation time", v.RotatedAt}, namedTime{"creation time", v.CreatedAt},
-		namedTime{"last use", v.LastUsedAt}, namedTime{"revocation time", v.RevokedAt})
-}
-
 // dropSession takes a session that the sessions table removes out of the indexes beside it.
 func (s *Store) dropSession(e *entry[store.Session]) {
 	if m := s.byUser[e.val.UserID]; m != nil {
@@ -117,7 +66,7 @@ func (s *Store) dropSession(e *entry[store.Session]) {
 // conflict. Up to 32 sessions expired at CreatedAt are purged first; when the store holds its
 // maximum of sessions and none of them has, it returns an error wrapping [store.ErrCapacity].
 func (s *Store) CreateSession(ctx context.Context, v store.Session) error {
-	if err := checkSession(&v); err != nil {
+	if err := store.CheckSession(v); err != nil {
 		return err
 	}
 	v = cloneSession(v)
@@ -173,10 +122,7 @@ func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (store
 // session would keep), gives an error wrapping [store.ErrInvalid] and changes nothing. The session
 // keeps a copy of retired (nil and empty alike leave it with no retired hashes).
 func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, retired [][]byte, idleExpiresAt, now time.Time) (store.Session, error) {
-	if len(newHash) == 0 {
-		return store.Session{}, invalid("session refresh hash is empty")
-	}
-	if err := checkTimes("session", false, namedTime{"idle expiry", idleExpiresAt}, namedTime{"rotation time", now}); err != nil {
+	if err := store.CheckRefreshRotation(newHash, idleExpiresAt, now); err != nil {
 		return store.Session{}, err
 	}
 	newHash = bytes.Clone(newHash)
@@ -207,7 +153,7 @@ func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash [
 // revokeTime checks the now of a revocation, which the session keeps as RevokedAt: a zero now
 // would leave the session looking unrevoked.
 func revokeTime(now time.Time) error {
-	return checkTimes("session", false, namedTime{"revocation time", now})
+	return store.CheckTime("session revocation time", now)
 }
 
 // RevokeSession implements [store.SessionStore.RevokeSession]. A zero or out-of-range now gives

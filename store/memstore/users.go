@@ -10,23 +10,6 @@ import (
 
 var errWalletCapacity = fmt.Errorf("memstore: wallet limit reached: %w", store.ErrCapacity)
 
-// foldAddress returns the form of a wallet address under which it is unique: ASCII letters in
-// lower case (as SQL's lower() folds them), anything else as it is.
-func foldAddress(a string) string {
-	for i := 0; i < len(a); i++ {
-		if c := a[i]; 'A' <= c && c <= 'Z' {
-			b := []byte(a)
-			for j := i; j < len(b); j++ {
-				if c := b[j]; 'A' <= c && c <= 'Z' {
-					b[j] = c + ('a' - 'A')
-				}
-			}
-			return string(b)
-		}
-	}
-	return a
-}
-
 func cloneUser(u *store.User) store.User {
 	c := *u
 	c.Wallets = slices.Clone(u.Wallets)
@@ -40,13 +23,7 @@ func cloneUser(u *store.User) store.User {
 // error wrapping [store.ErrCapacity]; users do not expire, so it keeps doing so until wallets are
 // unlinked.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	if u.ID == "" {
-		return invalid("user has no id")
-	}
-	if len(u.Wallets) == 0 {
-		return invalid("user %q has no wallet", u.ID)
-	}
-	if err := checkTimes("user", true, namedTime{"creation time", u.CreatedAt}); err != nil {
+	if err := store.CheckUser(u); err != nil {
 		return err
 	}
 	v := cloneUser(&u)
@@ -54,17 +31,8 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	folded := make([]string, len(v.Wallets))
 	for i := range v.Wallets {
 		w := &v.Wallets[i]
-		if w.Address == "" {
-			return invalid("user %q: wallet %d has no address", u.ID, i)
-		}
-		if err := checkTimes("wallet", true, namedTime{"link time", w.LinkedAt}); err != nil {
-			return err
-		}
 		w.LinkedAt = w.LinkedAt.Round(0)
-		folded[i] = foldAddress(w.Address)
-		if slices.Contains(folded[:i], folded[i]) {
-			return invalid("user %q: address %s given twice", u.ID, w.Address)
-		}
+		folded[i] = store.FoldAddress(w.Address)
 	}
 	if err := s.lock(ctx); err != nil {
 		return err
@@ -110,7 +78,7 @@ func (s *Store) UserByWallet(ctx context.Context, address string) (store.User, e
 		return store.User{}, err
 	}
 	defer s.mu.Unlock()
-	u, ok := s.wallets[foldAddress(address)]
+	u, ok := s.wallets[store.FoldAddress(address)]
 	if !ok {
 		return store.User{}, store.ErrNotFound
 	}
@@ -122,14 +90,11 @@ func (s *Store) UserByWallet(ctx context.Context, address string) (store.User, e
 // also an error wrapping [store.ErrInvalid] when LinkedAt is out of range. When the store holds its
 // maximum of wallets it returns an error wrapping [store.ErrCapacity].
 func (s *Store) LinkWallet(ctx context.Context, userID string, w store.Wallet) error {
-	if w.Address == "" {
-		return invalid("user %q: wallet has no address", userID)
-	}
-	if err := checkTimes("wallet", true, namedTime{"link time", w.LinkedAt}); err != nil {
+	if err := store.CheckWallet(userID, w); err != nil {
 		return err
 	}
 	w.LinkedAt = w.LinkedAt.Round(0)
-	key := foldAddress(w.Address)
+	key := store.FoldAddress(w.Address)
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
@@ -154,7 +119,7 @@ func (s *Store) LinkWallet(ctx context.Context, userID string, w store.Wallet) e
 // UnlinkWallet implements [store.UserStore.UnlinkWallet]. The user's other wallets keep their
 // order.
 func (s *Store) UnlinkWallet(ctx context.Context, userID, address string) error {
-	key := foldAddress(address)
+	key := store.FoldAddress(address)
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
@@ -166,7 +131,7 @@ func (s *Store) UnlinkWallet(ctx context.Context, userID, address string) error 
 	if len(u.Wallets) <= 1 {
 		return store.ErrConflict
 	}
-	i := slices.IndexFunc(u.Wallets, func(w store.Wallet) bool { return foldAddress(w.Address) == key })
+	i := slices.IndexFunc(u.Wallets, func(w store.Wallet) bool { return store.FoldAddress(w.Address) == key })
 	if i < 0 {
 		// Not reached: wallets indexes exactly the addresses of users' wallets.
 		return store.ErrNotFound

@@ -72,19 +72,10 @@ func scanContact(row pgx.Row) (store.Contact, error) {
 // contact is stored unverified and not primary, whatever c's VerifiedAt and Primary say. It also
 // returns an error wrapping [store.ErrInvalid] when AddedAt is out of range.
 func (s *Store) AddContact(ctx context.Context, c store.Contact) (store.Contact, error) {
-	switch {
-	case c.UserID == "":
-		return store.Contact{}, invalid("contact has no user id")
-	case c.Kind != "email" && c.Kind != "phone":
-		return store.Contact{}, invalid("contact of user %q: kind %q is not email or phone", c.UserID, c.Kind)
-	case c.Value == "":
-		return store.Contact{}, invalid("contact of user %q has no value", c.UserID)
+	if err := store.CheckContact(c); err != nil {
+		return store.Contact{}, err
 	}
-	t := times{what: "contact"}
-	added := t.optional("addition time", c.AddedAt)
-	if t.err != nil {
-		return store.Contact{}, t.err
-	}
+	added := optNanos(c.AddedAt)
 	if err := s.begin(ctx); err != nil {
 		return store.Contact{}, err
 	}
@@ -138,11 +129,10 @@ func (s *Store) lockContacts(ctx context.Context, tx pgx.Tx, userID, kind string
 // (VerifiedAt stays). A zero or out-of-range now gives an error wrapping [store.ErrInvalid]: a
 // contact verified at the zero time would look unverified.
 func (s *Store) VerifyContact(ctx context.Context, userID, kind, value string, now time.Time) (store.Contact, error) {
-	t := times{what: "contact"}
-	nowNs := t.required("verification time", now)
-	if t.err != nil {
-		return store.Contact{}, t.err
+	if err := store.CheckTime("contact verification time", now); err != nil {
+		return store.Contact{}, err
 	}
+	nowNs := now.UnixNano()
 	if err := s.begin(ctx); err != nil {
 		return store.Contact{}, err
 	}
@@ -228,19 +218,10 @@ func (s *Store) DeleteContact(ctx context.Context, userID, kind, value string) e
 // [store.ErrInvalid] when ExpiresAt is out of range or Failures is negative. Every 256th call
 // deletes up to 1024 expired codes.
 func (s *Store) PutCode(ctx context.Context, c store.VerificationCode, now time.Time) error {
-	switch {
-	case c.Key == "":
-		return invalid("verification code has no key")
-	case len(c.Hash) == 0:
-		return invalid("verification code %q has no hash", c.Key)
-	case c.Failures < 0:
-		return invalid("verification code %q has a negative failure count %d", c.Key, c.Failures)
+	if err := store.CheckVerificationCode(c); err != nil {
+		return err
 	}
-	t := times{what: "verification code"}
-	expires := t.required("expiry", c.ExpiresAt)
-	if t.err != nil {
-		return t.err
-	}
+	expires := c.ExpiresAt.UnixNano()
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
@@ -307,8 +288,8 @@ func (s *Store) ConsumeCode(ctx context.Context, key string, hash []byte, now ti
 // when the count reaches or passes maxFailures. A maxFailures below 1 gives an error wrapping
 // [store.ErrInvalid] and changes nothing.
 func (s *Store) AddCodeFailure(ctx context.Context, key string, maxFailures int, now time.Time) (int, error) {
-	if maxFailures < 1 {
-		return 0, invalid("verification code %q: maximum of failures %d is below 1", key, maxFailures)
+	if err := store.CheckMaxFailures(key, maxFailures); err != nil {
+		return 0, err
 	}
 	if err := s.begin(ctx); err != nil {
 		return 0, err

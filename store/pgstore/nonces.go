@@ -12,11 +12,7 @@ import (
 	"github.com/walletauth/walletauth/store"
 )
 
-var (
-	errNoValue  = fmt.Errorf("pgstore: nonce has no value: %w", store.ErrInvalid)
-	errNoExpiry = fmt.Errorf("pgstore: nonce has no expiry: %w", store.ErrInvalid)
-	errWindow   = fmt.Errorf("pgstore: counter window must be positive: %w", store.ErrInvalid)
-)
+var errWindow = fmt.Errorf("pgstore: counter window must be positive: %w", store.ErrInvalid)
 
 // SQL of the nonces and counters. Every operation is one statement, atomic without a transaction.
 // {schema} stands for the quoted schema (see newQueries).
@@ -58,20 +54,10 @@ RETURNING count, reset_at`
 // ... WHERE the held nonce has expired at now. Times outside the years 1678 to 2261 give an error
 // wrapping [store.ErrInvalid]. Every 256th call deletes up to 1024 expired nonces.
 func (s *Store) CreateNonce(ctx context.Context, n store.Nonce, now time.Time) error {
-	if n.Value == "" {
-		return errNoValue
+	if err := store.CheckNonce(n); err != nil {
+		return err
 	}
-	if n.ExpiresAt.IsZero() {
-		return errNoExpiry
-	}
-	expires, ok := nanos(n.ExpiresAt)
-	if !ok {
-		return fmt.Errorf("pgstore: nonce expiry %v out of range: %w", n.ExpiresAt, store.ErrInvalid)
-	}
-	issued, ok := optNanos(n.IssuedAt)
-	if !ok {
-		return fmt.Errorf("pgstore: nonce issue time %v out of range: %w", n.IssuedAt, store.ErrInvalid)
-	}
+	expires, issued := n.ExpiresAt.UnixNano(), optNanos(n.IssuedAt)
 	if err := s.begin(ctx); err != nil {
 		return err
 	}

@@ -26,19 +26,10 @@ WHERE user_id = $1 ORDER BY seq`
 // Subject are compared exactly (with regard to case). Email and Username are kept as bytes, so
 // that whatever the provider reported comes back as it was.
 func (s *Store) LinkOAuth(ctx context.Context, a store.OAuthAccount) error {
-	switch {
-	case a.UserID == "":
-		return invalid("OAuth account has no user id")
-	case a.Provider == "":
-		return invalid("OAuth account of user %q has no provider", a.UserID)
-	case a.Subject == "":
-		return invalid("OAuth account of user %q at %q has no subject", a.UserID, a.Provider)
+	if err := store.CheckOAuthAccount(a); err != nil {
+		return err
 	}
-	t := times{what: "OAuth account"}
-	linked := t.optional("link time", a.LinkedAt)
-	if t.err != nil {
-		return t.err
-	}
+	linked := optNanos(a.LinkedAt)
 	if err := s.begin(ctx); err != nil {
 		return err
 	}

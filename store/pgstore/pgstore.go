@@ -384,14 +384,14 @@ func nowNanos(t time.Time) int64 {
 
 func fromNanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
-// optNanos returns an optional time as Unix nanoseconds, NULL for the zero time, or false when t
-// is out of their range.
-func optNanos(t time.Time) (pgtype.Int8, bool) {
+// optNanos returns an optional time as Unix nanoseconds, NULL for the zero time. The times of the
+// records it converts are in range: the checks of package store ([store.CheckOptionalTime]) come
+// first. (A required time, checked by [store.CheckTime], converts with [time.Time.UnixNano].)
+func optNanos(t time.Time) pgtype.Int8 {
 	if t.IsZero() {
-		return pgtype.Int8{}, true
+		return pgtype.Int8{}
 	}
-	ns, ok := nanos(t)
-	return pgtype.Int8{Int64: ns, Valid: ok}, ok
+	return pgtype.Int8{Int64: t.UnixNano(), Valid: true}
 }
 
 func fromOptNanos(n pgtype.Int8) time.Time {
@@ -399,40 +399,6 @@ func fromOptNanos(n pgtype.Int8) time.Time {
 		return time.Time{}
 	}
 	return fromNanos(n.Int64)
-}
-
-// times converts the times of a record, in order, to Unix nanoseconds: required ones (a zero
-// time is invalid) to int64, optional ones (a zero time is NULL) to pgtype.Int8. A time out of
-// range gives an error wrapping [store.ErrInvalid].
-type times struct {
-	what string
-	err  error
-}
-
-func (c *times) required(name string, t time.Time) int64 {
-	if c.err != nil {
-		return 0
-	}
-	ns, ok := nanos(t)
-	if t.IsZero() || !ok {
-		c.err = fmt.Errorf("pgstore: %s %s %v is zero or out of range: %w", c.what, name, t, store.ErrInvalid)
-	}
-	return ns
-}
-
-func (c *times) optional(name string, t time.Time) pgtype.Int8 {
-	if c.err != nil {
-		return pgtype.Int8{}
-	}
-	n, ok := optNanos(t)
-	if !ok {
-		c.err = fmt.Errorf("pgstore: %s %s %v out of range: %w", c.what, name, t, store.ErrInvalid)
-	}
-	return n
-}
-
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("pgstore: "+format+": %w", append(args, store.ErrInvalid)...)
 }
 
 // ---- Close

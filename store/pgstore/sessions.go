@@ -96,20 +96,6 @@ ORDER BY least(idle_expires_at, expires_at) LIMIT $2 FOR UPDATE SKIP LOCKED)`
 
 // ---- Signing keys
 
-// validKeyID reports whether id is 1 to 64 ASCII letters, digits, '-' and '_'.
-func validKeyID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 // CreateKey implements [store.KeyStore.CreateKey] with one statement that inserts the key and
 // notifies [store.ChangeKeys] to the watches. It also returns an error wrapping
 // [store.ErrInvalid] when the ID is not 1 to 64 ASCII letters, digits, '-' and '_', the algorithm
@@ -120,21 +106,10 @@ func validKeyID(id string) bool {
 // same ID, and any at all when CreatedAt is zero, is a conflict. Each CreateKey also deletes up to
 // 1024 keys expired at CreatedAt.
 func (s *Store) CreateKey(ctx context.Context, k store.SigningKey) error {
-	switch {
-	case !validKeyID(k.ID):
-		return invalid("signing key id %q is not 1 to 64 letters, digits, '-' and '_'", k.ID)
-	case k.Algorithm != "EdDSA" && k.Algorithm != "ES256" && k.Algorithm != "HS256":
-		return invalid("signing key algorithm %q is not EdDSA, ES256 or HS256", k.Algorithm)
-	case len(k.Private) == 0:
-		return invalid("signing key has no private key")
+	if err := store.CheckSigningKey(k); err != nil {
+		return err
 	}
-	c := times{what: "signing key"}
-	expires := c.required("expiry", k.ExpiresAt)
-	created := c.optional("creation time", k.CreatedAt)
-	notBefore := c.optional("start", k.NotBefore)
-	if c.err != nil {
-		return c.err
-	}
+	expires, created, notBefore := k.ExpiresAt.UnixNano(), optNanos(k.CreatedAt), optNanos(k.NotBefore)
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
@@ -247,24 +222,11 @@ func scanSession(row pgx.Row) (store.Session, error) {
 // other with the same ID, revoked or not, and any at all when CreatedAt is zero, is a conflict.
 // Every 256th CreateSession deletes up to 1024 sessions ended at its CreatedAt.
 func (s *Store) CreateSession(ctx context.Context, v store.Session) error {
-	switch {
-	case v.ID == "":
-		return invalid("session has no id")
-	case v.UserID == "":
-		return invalid("session has no user id")
-	case len(v.RefreshHash) == 0:
-		return invalid("session has no refresh hash")
+	if err := store.CheckSession(v); err != nil {
+		return err
 	}
-	c := times{what: "session"}
-	idleExpires := c.required("idle expiry", v.IdleExpiresAt)
-	expires := c.required("expiry", v.ExpiresAt)
-	rotated := c.optional("rotation time", v.RotatedAt)
-	created := c.optional("creation time", v.CreatedAt)
-	lastUsed := c.optional("last use", v.LastUsedAt)
-	revoked := c.optional("revocation time", v.RevokedAt)
-	if c.err != nil {
-		return c.err
-	}
+	idleExpires, expires := v.IdleExpiresAt.UnixNano(), v.ExpiresAt.UnixNano()
+	rotated, created, lastUsed, revoked := optNanos(v.RotatedAt), optNanos(v.CreatedAt), optNanos(v.LastUsedAt), optNanos(v.RevokedAt)
 	amr := v.AMR
 	if amr == nil {
 		amr = []string{}
@@ -313,15 +275,10 @@ func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (store
 // an error wrapping [store.ErrInvalid] and changes nothing. The same UPDATE sets the retired
 // hashes, one bytea[] column; an empty retired list comes back nil.
 func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, retired [][]byte, idleExpiresAt, now time.Time) (store.Session, error) {
-	if len(newHash) == 0 {
-		return store.Session{}, invalid("session refresh hash is empty")
+	if err := store.CheckRefreshRotation(newHash, idleExpiresAt, now); err != nil {
+		return store.Session{}, err
 	}
-	c := times{what: "session"}
-	idleNs := c.required("idle expiry", idleExpiresAt)
-	nowNs := c.required("rotation time", now)
-	if c.err != nil {
-		return store.Session{}, c.err
-	}
+	idleNs, nowNs := idleExpiresAt.UnixNano(), now.UnixNano()
 	if oldHash == nil {
 		oldHash = []byte{} // never NULL: compare as a value
 	}
@@ -346,12 +303,13 @@ func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash [
 	return store.Session{}, store.ErrConflict
 }
 
-// revokeTime converts the now of a revocation, which the session keeps as RevokedAt: a zero now
-// would leave the session looking unrevoked.
+// revokeTime checks and converts the now of a revocation, which the session keeps as RevokedAt: a
+// zero now would leave the session looking unrevoked.
 func revokeTime(now time.Time) (int64, error) {
-	c := times{what: "session"}
-	ns := c.required("revocation time", now)
-	return ns, c.err
+	if err := store.CheckTime("session revocation time", now); err != nil {
+		return 0, err
+	}
+	return now.UnixNano(), nil
 }
 
 // RevokeSession implements [store.SessionStore.RevokeSession] with one statement that revokes

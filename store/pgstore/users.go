@@ -64,23 +64,6 @@ SELECT EXISTS (SELECT 1 FROM u), EXISTS (SELECT 1 FROM w)`
 SELECT (SELECT has FROM w), EXISTS (SELECT 1 FROM d)`
 )
 
-// foldAddress returns the form of a wallet address under which it is unique: ASCII letters in
-// lower case, anything else as it is.
-func foldAddress(a string) string {
-	for i := 0; i < len(a); i++ {
-		if c := a[i]; 'A' <= c && c <= 'Z' {
-			b := []byte(a)
-			for j := i; j < len(b); j++ {
-				if c := b[j]; 'A' <= c && c <= 'Z' {
-					b[j] = c + ('a' - 'A')
-				}
-			}
-			return string(b)
-		}
-	}
-	return a
-}
-
 // createUserTries is how many times CreateUser runs its statement while PostgreSQL ends it as a
 // deadlock's victim.
 const createUserTries = 3
@@ -96,36 +79,21 @@ func isDeadlock(err error) bool {
 // returns an error wrapping [store.ErrInvalid] when a wallet has no address, when two of the
 // user's wallets have the same address (without regard to case), or when a time is out of range.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	if u.ID == "" {
-		return invalid("user has no id")
+	if err := store.CheckUser(u); err != nil {
+		return err
 	}
-	if len(u.Wallets) == 0 {
-		return invalid("user %q has no wallet", u.ID)
-	}
-	c := times{what: "user"}
-	created := c.optional("creation time", u.CreatedAt)
+	created := optNanos(u.CreatedAt)
 	var (
 		keys      = make([]string, len(u.Wallets))
 		addresses = make([]string, len(u.Wallets))
 		chainIDs  = make([]int64, len(u.Wallets))
 		linked    = make([]pgtype.Int8, len(u.Wallets))
-		seen      = make(map[string]bool, len(u.Wallets))
 	)
 	for i, w := range u.Wallets {
-		if w.Address == "" {
-			return invalid("user %q: wallet %d has no address", u.ID, i)
-		}
-		keys[i] = foldAddress(w.Address)
-		if seen[keys[i]] {
-			return invalid("user %q: address %s given twice", u.ID, w.Address)
-		}
-		seen[keys[i]] = true
+		keys[i] = store.FoldAddress(w.Address)
 		addresses[i] = w.Address
 		chainIDs[i] = int64(w.ChainID)
-		linked[i] = c.optional("wallet link time", w.LinkedAt)
-	}
-	if c.err != nil {
-		return c.err
+		linked[i] = optNanos(w.LinkedAt)
 	}
 	if err := s.begin(ctx); err != nil {
 		return err
@@ -186,7 +154,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
 
 // UserByWallet implements [store.UserStore.UserByWallet].
 func (s *Store) UserByWallet(ctx context.Context, address string) (store.User, error) {
-	return s.readUser(ctx, "get user by wallet", s.q.userByWallet, foldAddress(address))
+	return s.readUser(ctx, "get user by wallet", s.q.userByWallet, store.FoldAddress(address))
 }
 
 func (s *Store) readUser(ctx context.Context, op, query, arg string) (store.User, error) {
@@ -210,19 +178,15 @@ func (s *Store) readUser(ctx context.Context, op, query, arg string) (store.User
 // user, whether or not the address is taken) from [store.ErrConflict]. It also returns an error
 // wrapping [store.ErrInvalid] when LinkedAt is out of range.
 func (s *Store) LinkWallet(ctx context.Context, userID string, w store.Wallet) error {
-	if w.Address == "" {
-		return invalid("user %q: wallet has no address", userID)
+	if err := store.CheckWallet(userID, w); err != nil {
+		return err
 	}
-	c := times{what: "wallet"}
-	linked := c.optional("link time", w.LinkedAt)
-	if c.err != nil {
-		return c.err
-	}
+	linked := optNanos(w.LinkedAt)
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
 	var exists, inserted bool
-	if err := s.pool.QueryRow(ctx, s.q.linkWallet, foldAddress(w.Address), w.Address, userID, int64(w.ChainID), linked).Scan(&exists, &inserted); err != nil {
+	if err := s.pool.QueryRow(ctx, s.q.linkWallet, store.FoldAddress(w.Address), w.Address, userID, int64(w.ChainID), linked).Scan(&exists, &inserted); err != nil {
 		return s.fail(ctx, "link wallet", err)
 	}
 	switch {
@@ -242,7 +206,7 @@ func (s *Store) UnlinkWallet(ctx context.Context, userID, address string) error 
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
-	key := foldAddress(address)
+	key := store.FoldAddress(address)
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var one int
 		if err := tx.QueryRow(ctx, s.q.lockUser, userID).Scan(&one); err != nil {

@@ -7,42 +7,14 @@ import (
 	"math"
 	"strconv"
 	"time"
-
-	"github.com/walletauth/walletauth/store"
 )
 
-// The range of times that the store keeps: Unix nanoseconds in an int64, from 1677 to 2262.
+// The range of times that the store keeps: Unix nanoseconds in an int64, from 1677 to 2262 (the
+// checks of package store refuse others). A now outside it is clamped for comparisons.
 var (
 	minTime = time.Unix(0, math.MinInt64)
 	maxTime = time.Unix(0, math.MaxInt64)
 )
-
-func inRange(t time.Time) bool { return !t.Before(minTime) && !t.After(maxTime) }
-
-// namedTime is a time to check, with its name for the error message.
-type namedTime struct {
-	name string
-	t    time.Time
-}
-
-// checkTimes returns an error wrapping [store.ErrInvalid] for the first of the named times that is
-// zero or out of range; a zero time passes when optional.
-func checkTimes(what string, optional bool, times ...namedTime) error {
-	for _, t := range times {
-		if t.t.IsZero() && optional {
-			continue
-		}
-		if t.t.IsZero() || !inRange(t.t) {
-			return fmt.Errorf("redisstore: %s %s %v is zero or out of range: %w", what, t.name, t.t, store.ErrInvalid)
-		}
-	}
-	return nil
-}
-
-// invalid returns an error wrapping [store.ErrInvalid].
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("redisstore: "+format+": %w", append(args, store.ErrInvalid)...)
-}
 
 // timeDigits is the width of an encoded time: the 20 decimal digits of a uint64.
 const timeDigits = 20

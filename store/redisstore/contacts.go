@@ -149,15 +149,7 @@ func decodeContact(userID, kind, value string, v any) (store.Contact, error) {
 // unverified and not primary, whatever c's VerifiedAt and Primary say. It also returns an error
 // wrapping [store.ErrInvalid] when AddedAt is out of range.
 func (s *Store) AddContact(ctx context.Context, c store.Contact) (store.Contact, error) {
-	switch {
-	case c.UserID == "":
-		return store.Contact{}, invalid("contact has no user id")
-	case !validKind(c.Kind):
-		return store.Contact{}, invalid("contact of user %q: kind %q is not email or phone", c.UserID, c.Kind)
-	case c.Value == "":
-		return store.Contact{}, invalid("contact of user %q has no value", c.UserID)
-	}
-	if err := checkTimes("contact", true, namedTime{"addition time", c.AddedAt}); err != nil {
+	if err := store.CheckContact(c); err != nil {
 		return store.Contact{}, err
 	}
 	if err := s.begin(ctx); err != nil {
@@ -226,7 +218,7 @@ func (s *Store) ListContacts(ctx context.Context, userID string) ([]store.Contac
 // gives an error wrapping [store.ErrInvalid]: a contact verified at the zero time would look
 // unverified.
 func (s *Store) VerifyContact(ctx context.Context, userID, kind, value string, now time.Time) (store.Contact, error) {
-	if err := checkTimes("contact", false, namedTime{"verification time", now}); err != nil {
+	if err := store.CheckTime("contact verification time", now); err != nil {
 		return store.Contact{}, err
 	}
 	if err := s.begin(ctx); err != nil {
@@ -294,15 +286,7 @@ func (s *Store) DeleteContact(ctx context.Context, userID, kind, value string) e
 // [store.ErrInvalid] when ExpiresAt is out of range or Failures is negative. The code's TTL in
 // Redis is what is left of its life at now and [TTLMargin].
 func (s *Store) PutCode(ctx context.Context, c store.VerificationCode, now time.Time) error {
-	switch {
-	case c.Key == "":
-		return invalid("verification code has no key")
-	case len(c.Hash) == 0:
-		return invalid("verification code has no hash")
-	case c.Failures < 0:
-		return invalid("verification code has a negative failure count %d", c.Failures)
-	}
-	if err := checkTimes("verification code", false, namedTime{"expiry", c.ExpiresAt}); err != nil {
+	if err := store.CheckVerificationCode(c); err != nil {
 		return err
 	}
 	if err := s.begin(ctx); err != nil {
@@ -379,8 +363,8 @@ func (s *Store) ConsumeCode(ctx context.Context, key string, hash []byte, now ti
 // when its count reaches or passes maxFailures. A maxFailures below 1 gives an error wrapping
 // [store.ErrInvalid] and changes nothing.
 func (s *Store) AddCodeFailure(ctx context.Context, key string, maxFailures int, now time.Time) (int, error) {
-	if maxFailures < 1 {
-		return 0, invalid("maximum of failures %d is below 1", maxFailures)
+	if err := store.CheckMaxFailures(key, maxFailures); err != nil {
+		return 0, err
 	}
 	if err := s.begin(ctx); err != nil {
 		return 0, err

@@ -67,36 +67,6 @@ if n > 0 then redis.call('PUBLISH', ARGV[2], '` + msgKeys + `') end
 return n
 `)
 
-// validKeyID reports whether id is 1 to 64 ASCII letters, digits, '-' and '_'.
-func validKeyID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-func checkKey(k *store.SigningKey) error {
-	if !validKeyID(k.ID) {
-		return invalid("signing key id %q is not 1 to 64 letters, digits, '-' and '_'", k.ID)
-	}
-	if k.Algorithm != "EdDSA" && k.Algorithm != "ES256" && k.Algorithm != "HS256" {
-		return invalid("signing key algorithm %q is not EdDSA, ES256 or HS256", k.Algorithm)
-	}
-	if len(k.Private) == 0 {
-		return invalid("signing key has no private key")
-	}
-	if err := checkTimes("signing key", false, namedTime{"expiry", k.ExpiresAt}); err != nil {
-		return err
-	}
-	return checkTimes("signing key", true, namedTime{"creation time", k.CreatedAt}, namedTime{"start", k.NotBefore})
-}
-
 // CreateKey implements [store.KeyStore.CreateKey] and announces the new key to watches. It also
 // returns an error wrapping [store.ErrInvalid] when the ID is not 1 to 64 ASCII letters, digits,
 // '-' and '_', the algorithm is not one of those [store.SigningKey] lists, or a time is out of
@@ -108,7 +78,7 @@ func checkKey(k *store.SigningKey) error {
 // zero CreatedAt conflicts with any held key of its ID and gets no TTL; [Store.ListKeys] deletes
 // it a margin after it has expired.
 func (s *Store) CreateKey(ctx context.Context, k store.SigningKey) error {
-	if err := checkKey(&k); err != nil {
+	if err := store.CheckSigningKey(k); err != nil {
 		return err
 	}
 	if err := s.begin(ctx); err != nil {

@@ -39,16 +39,7 @@ func (s *Store) GetMetadata(ctx context.Context, userID string) (store.Metadata,
 // returns an error wrapping [store.ErrInvalid] when userID is empty, doc is longer than
 // [MaxMetadataSize], or now is out of range (the store does not otherwise use now).
 func (s *Store) SetMetadata(ctx context.Context, userID, member string, doc []byte, now time.Time) error {
-	if userID == "" {
-		return invalid("metadata has no user id")
-	}
-	if member != "public" && member != "private" && member != "unsafe" {
-		return invalid("metadata of user %q: unknown member %q", userID, member)
-	}
-	if len(doc) > MaxMetadataSize {
-		return invalid("metadata of user %q: %s document of %d bytes, more than %d", userID, member, len(doc), MaxMetadataSize)
-	}
-	if err := checkTimes("metadata", true, namedTime{"update time", now}); err != nil {
+	if err := store.CheckMetadata(userID, member, doc, MaxMetadataSize, now); err != nil {
 		return err
 	}
 	if err := s.begin(ctx); err != nil {

@@ -11,8 +11,6 @@ import (
 )
 
 var (
-	errNoValue       = fmt.Errorf("redisstore: nonce has no value: %w", store.ErrInvalid)
-	errNoExpiry      = fmt.Errorf("redisstore: nonce has no expiry: %w", store.ErrInvalid)
 	errWindow        = fmt.Errorf("redisstore: counter window must be positive: %w", store.ErrInvalid)
 	errNonceConflict = fmt.Errorf("redisstore: a live nonce has that value: %w", store.ErrConflict)
 	errNonceNotFound = fmt.Errorf("redisstore: no live nonce has that value: %w", store.ErrNotFound)
@@ -66,16 +64,7 @@ return {1, ARGV[2]}
 // [store.ErrInvalid] when a time is out of range. The nonce's TTL in Redis is what is left of its
 // life at now and [TTLMargin].
 func (s *Store) CreateNonce(ctx context.Context, n store.Nonce, now time.Time) error {
-	if n.Value == "" {
-		return errNoValue
-	}
-	if n.ExpiresAt.IsZero() {
-		return errNoExpiry
-	}
-	if err := checkTimes("nonce", false, namedTime{"expiry", n.ExpiresAt}); err != nil {
-		return err
-	}
-	if err := checkTimes("nonce", true, namedTime{"issue time", n.IssuedAt}); err != nil {
+	if err := store.CheckNonce(n); err != nil {
 		return err
 	}
 	if err := s.begin(ctx); err != nil {
@@ -197,7 +186,7 @@ func (s *Store) IncrementCounter(ctx context.Context, key string, window time.Du
 		return 0, time.Time{}, errWindow
 	}
 	resetAt := now.Add(window)
-	if err := checkTimes("counter", false, namedTime{"window end", resetAt}); err != nil {
+	if err := store.CheckTime("counter window end", resetAt); err != nil {
 		return 0, time.Time{}, err
 	}
 	if err := s.begin(ctx); err != nil {

@@ -69,15 +69,7 @@ func (s *Store) oauthKeys(userID string) []string {
 // user's others. It also returns an error wrapping [store.ErrInvalid] when LinkedAt is out of
 // range. Provider and Subject are compared exactly (with regard to case).
 func (s *Store) LinkOAuth(ctx context.Context, a store.OAuthAccount) error {
-	switch {
-	case a.UserID == "":
-		return invalid("OAuth account has no user id")
-	case a.Provider == "":
-		return invalid("OAuth account of user %q has no provider", a.UserID)
-	case a.Subject == "":
-		return invalid("OAuth account of user %q at %q has no subject", a.UserID, a.Provider)
-	}
-	if err := checkTimes("OAuth account", true, namedTime{"link time", a.LinkedAt}); err != nil {
+	if err := store.CheckOAuthAccount(a); err != nil {
 		return err
 	}
 	if err := s.begin(ctx); err != nil {

@@ -241,24 +241,6 @@ func sessionEnd(v *store.Session) time.Time {
 	return v.ExpiresAt
 }
 
-func checkSession(v *store.Session) error {
-	switch {
-	case v.ID == "":
-		return invalid("session has no id")
-	case v.UserID == "":
-		return invalid("session has no user id")
-	case len(v.RefreshHash) == 0:
-		return invalid("session has no refresh hash")
-	}
-	if err := checkTimes("session", false,
-		namedTime{"idle expiry", v.IdleExpiresAt}, namedTime{"expiry", v.ExpiresAt}); err != nil {
-		return err
-	}
-	return checkTimes("session", true,
-		namedTime{"rotation time", v.RotatedAt}, namedTime{"creation time", v.CreatedAt},
-		namedTime{"last use", v.LastUsedAt}, namedTime{"revocation time", v.RevokedAt})
-}
-
 // sessionFields returns the fields of a session's hash, as HSET's arguments.
 func sessionFields(v *store.Session) []any {
 	end := sessionEnd(v)
@@ -329,7 +311,7 @@ func (s *Store) userSessions(userID string) string { return s.key("user-sessions
 // with any held session of its ID and gets no TTL until it is refreshed; the calls that meet it in
 // an index delete it [TTLMargin] after it has ended.
 func (s *Store) CreateSession(ctx context.Context, v store.Session) error {
-	if err := checkSession(&v); err != nil {
+	if err := store.CheckSession(v); err != nil {
 		return err
 	}
 	if err := s.begin(ctx); err != nil {
@@ -387,10 +369,7 @@ func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (store
 // empty alike leave it with none), and its TTL in Redis becomes what is left of its life at now
 // and [TTLMargin].
 func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, retired [][]byte, idleExpiresAt, now time.Time) (store.Session, error) {
-	if len(newHash) == 0 {
-		return store.Session{}, invalid("session refresh hash is empty")
-	}
-	if err := checkTimes("session", false, namedTime{"idle expiry", idleExpiresAt}, namedTime{"rotation time", now}); err != nil {
+	if err := store.CheckRefreshRotation(newHash, idleExpiresAt, now); err != nil {
 		return store.Session{}, err
 	}
 	if err := s.begin(ctx); err != nil {
@@ -428,7 +407,7 @@ func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash [
 // revokeTime checks the now of a revocation, which the session keeps as RevokedAt: a zero now
 // would leave the session looking unrevoked.
 func revokeTime(now time.Time) error {
-	return checkTimes("session", false, namedTime{"revocation time", now})
+	return store.CheckTime("session revocation time", now)
 }
 
 // RevokeSession implements [store.SessionStore.RevokeSession], and announces the revocation to

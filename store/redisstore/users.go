@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/redis/go-redis/v9"
 
@@ -95,18 +94,6 @@ redis.call('ZREM', KEYS[1], ARGV[2])
 return 1
 `)
 
-// foldAddress returns the form of a wallet address under which it is unique: ASCII letters in
-// lower case, anything else as it is.
-func foldAddress(a string) string {
-	b := []byte(a)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + ('a' - 'A')
-		}
-	}
-	return string(b)
-}
-
 // userArgs returns the prefixes that getUserScript and userByWalletScript take.
 func (s *Store) userArgs() []any {
 	return []any{s.prefix + "user:", s.prefix + "user-wallets:", s.prefix + "wallet:"}
@@ -150,31 +137,15 @@ func decodeUser(v any) (store.User, error) {
 // wrapping [store.ErrInvalid] when a wallet has no address, when two of the user's wallets have
 // the same address (without regard to case), or when a time is out of range.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	if u.ID == "" {
-		return invalid("user has no id")
-	}
-	if len(u.Wallets) == 0 {
-		return invalid("user %q has no wallet", u.ID)
-	}
-	if err := checkTimes("user", true, namedTime{"creation time", u.CreatedAt}); err != nil {
+	if err := store.CheckUser(u); err != nil {
 		return err
 	}
 	keys := []string{s.key("user", u.ID), s.key("user-wallets", u.ID)}
 	args := []any{encTime(u.CreatedAt), u.ID}
-	folded := make([]string, len(u.Wallets))
-	for i, w := range u.Wallets {
-		if w.Address == "" {
-			return invalid("user %q: wallet %d has no address", u.ID, i)
-		}
-		if err := checkTimes("wallet", true, namedTime{"link time", w.LinkedAt}); err != nil {
-			return err
-		}
-		folded[i] = foldAddress(w.Address)
-		if slices.Contains(folded[:i], folded[i]) {
-			return invalid("user %q: address %s given twice", u.ID, w.Address)
-		}
-		keys = append(keys, s.key("wallet", folded[i]))
-		args = append(args, folded[i], w.Address, utoa(w.ChainID), encTime(w.LinkedAt))
+	for _, w := range u.Wallets {
+		folded := store.FoldAddress(w.Address)
+		keys = append(keys, s.key("wallet", folded))
+		args = append(args, folded, w.Address, utoa(w.ChainID), encTime(w.LinkedAt))
 	}
 	if err := s.begin(ctx); err != nil {
 		return err
@@ -212,7 +183,7 @@ func (s *Store) UserByWallet(ctx context.Context, address string) (store.User, e
 	if err := s.begin(ctx); err != nil {
 		return store.User{}, err
 	}
-	v, err := s.run(ctx, "UserByWallet", userByWalletScript, []string{s.key("wallet", foldAddress(address))}, s.userArgs()...)
+	v, err := s.run(ctx, "UserByWallet", userByWalletScript, []string{s.key("wallet", store.FoldAddress(address))}, s.userArgs()...)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -226,16 +197,13 @@ func (s *Store) UserByWallet(ctx context.Context, address string) (store.User, e
 // user's others. It returns [store.ErrNotFound] when there is no such user, whether or not the
 // address is taken, and also an error wrapping [store.ErrInvalid] when LinkedAt is out of range.
 func (s *Store) LinkWallet(ctx context.Context, userID string, w store.Wallet) error {
-	if w.Address == "" {
-		return invalid("user %q: wallet has no address", userID)
-	}
-	if err := checkTimes("wallet", true, namedTime{"link time", w.LinkedAt}); err != nil {
+	if err := store.CheckWallet(userID, w); err != nil {
 		return err
 	}
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
-	folded := foldAddress(w.Address)
+	folded := store.FoldAddress(w.Address)
 	keys := []string{s.key("user", userID), s.key("user-wallets", userID), s.key("wallet", folded)}
 	st, err := s.runInt(ctx, "LinkWallet", linkWalletScript, keys,
 		userID, folded, w.Address, utoa(w.ChainID), encTime(w.LinkedAt))
@@ -257,7 +225,7 @@ func (s *Store) UnlinkWallet(ctx context.Context, userID, address string) error 
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
-	folded := foldAddress(address)
+	folded := store.FoldAddress(address)
 	keys := []string{s.key("user-wallets", userID), s.key("wallet", folded)}
 	st, err := s.runInt(ctx, "UnlinkWallet", unlinkWalletScript, keys, userID, folded)
 	if err != nil {

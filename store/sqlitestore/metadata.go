@@ -70,20 +70,10 @@ func (s *Store) GetMetadata(ctx context.Context, userID string) (store.Metadata,
 // an error wrapping [store.ErrInvalid] when userID is empty, doc is longer than
 // [MaxMetadataSize], or now is out of range.
 func (s *Store) SetMetadata(ctx context.Context, userID, member string, doc []byte, now time.Time) error {
-	if userID == "" {
-		return invalid("metadata has no user id")
+	if err := store.CheckMetadata(userID, member, doc, MaxMetadataSize, now); err != nil {
+		return err
 	}
-	if metadataMember(&store.Metadata{}, member) == nil {
-		return invalid("metadata of user %q: unknown member %q", userID, member)
-	}
-	if len(doc) > MaxMetadataSize {
-		return invalid("metadata of user %q: %s document of %d bytes, more than %d", userID, member, len(doc), MaxMetadataSize)
-	}
-	c := times{what: "metadata"}
-	updated := c.optional("update time", now)
-	if c.err != nil {
-		return c.err
-	}
+	updated := optNanos(now)
 	if err := s.begin(ctx, metadataRole); err != nil {
 		return err
 	}

@@ -63,22 +63,10 @@ func scanTOTP(row scanner) (store.TOTP, error) {
 // the held factor is unconfirmed; when it changes nothing, the user has a confirmed factor. It also
 // returns an error wrapping [store.ErrInvalid] when LastStep is negative or a time is out of range.
 func (s *Store) PutTOTP(ctx context.Context, f store.TOTP) error {
-	switch {
-	case f.UserID == "":
-		return invalid("TOTP factor has no user id")
-	case len(f.Secret) == 0:
-		return invalid("TOTP factor of user %q has no secret", f.UserID)
-	case f.KeyID == "":
-		return invalid("TOTP factor of user %q has no key id", f.UserID)
-	case f.LastStep < 0:
-		return invalid("TOTP factor of user %q has a negative last step %d", f.UserID, f.LastStep)
+	if err := store.CheckTOTP(f); err != nil {
+		return err
 	}
-	c := times{what: "TOTP factor"}
-	created := c.optional("creation time", f.CreatedAt)
-	confirmed := c.optional("confirmation time", f.ConfirmedAt)
-	if c.err != nil {
-		return c.err
-	}
+	created, confirmed := optNanos(f.CreatedAt), optNanos(f.ConfirmedAt)
 	if err := s.begin(ctx, mfaRole); err != nil {
 		return err
 	}
@@ -110,11 +98,10 @@ func (s *Store) GetTOTP(ctx context.Context, userID string) (store.TOTP, error) 
 // [store.ErrInvalid] and changes nothing, whether or not the factor is confirmed: a factor
 // confirmed at the zero time would look unconfirmed.
 func (s *Store) UseTOTPStep(ctx context.Context, userID string, secret []byte, step int64, now time.Time) (store.TOTP, error) {
-	c := times{what: "TOTP factor"}
-	nowNs := c.required("time of use", now)
-	if c.err != nil {
-		return store.TOTP{}, c.err
+	if err := store.CheckTime("TOTP factor time of use", now); err != nil {
+		return store.TOTP{}, err
 	}
+	nowNs := now.UnixNano()
 	if err := s.begin(ctx, mfaRole); err != nil {
 		return store.TOTP{}, err
 	}
@@ -147,11 +134,8 @@ func (s *Store) totpConflict(ctx context.Context, userID, op string) error {
 // new secret or key ID, which PutTOTP would refuse, gives an error wrapping [store.ErrInvalid]
 // and changes nothing.
 func (s *Store) ResealTOTP(ctx context.Context, userID string, oldSecret, newSecret []byte, keyID string) error {
-	switch {
-	case len(newSecret) == 0:
-		return invalid("TOTP factor of user %q: resealed secret is empty", userID)
-	case keyID == "":
-		return invalid("TOTP factor of user %q: resealed key id is empty", userID)
+	if err := store.CheckTOTPReseal(userID, newSecret, keyID); err != nil {
+		return err
 	}
 	if err := s.begin(ctx, mfaRole); err != nil {
 		return err
@@ -188,27 +172,10 @@ func (s *Store) DeleteTOTP(ctx context.Context, userID string) error {
 // is empty, a hash is given twice, there are more than [MaxRecoveryCodesPerUser] hashes, or now is
 // out of range.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte, now time.Time) error {
-	if userID == "" {
-		return invalid("recovery codes have no user id")
+	if err := store.CheckRecoveryCodes(userID, hashes, MaxRecoveryCodesPerUser, now); err != nil {
+		return err
 	}
-	if len(hashes) > MaxRecoveryCodesPerUser {
-		return invalid("%d recovery codes for user %q, more than %d", len(hashes), userID, MaxRecoveryCodesPerUser)
-	}
-	seen := make(map[string]bool, len(hashes))
-	for i, h := range hashes {
-		if len(h) == 0 {
-			return invalid("recovery code %d of user %q has an empty hash", i, userID)
-		}
-		if seen[string(h)] {
-			return invalid("recovery code %d of user %q: hash given twice", i, userID)
-		}
-		seen[string(h)] = true
-	}
-	c := times{what: "recovery codes"}
-	created := c.optional("creation time", now)
-	if c.err != nil {
-		return c.err
-	}
+	created := optNanos(now)
 	if err := s.begin(ctx, mfaRole); err != nil {
 		return err
 	}

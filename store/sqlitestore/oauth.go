@@ -25,19 +25,10 @@ ON CONFLICT DO NOTHING`
 // wrapping [store.ErrInvalid] when LinkedAt is out of range. Provider and Subject are compared
 // exactly (with regard to case).
 func (s *Store) LinkOAuth(ctx context.Context, a store.OAuthAccount) error {
-	switch {
-	case a.UserID == "":
-		return invalid("OAuth account has no user id")
-	case a.Provider == "":
-		return invalid("OAuth account of user %q has no provider", a.UserID)
-	case a.Subject == "":
-		return invalid("OAuth account of user %q at %q has no subject", a.UserID, a.Provider)
+	if err := store.CheckOAuthAccount(a); err != nil {
+		return err
 	}
-	t := times{what: "OAuth account"}
-	linked := t.optional("link time", a.LinkedAt)
-	if t.err != nil {
-		return t.err
-	}
+	linked := optNanos(a.LinkedAt)
 	if err := s.begin(ctx, oauthRole); err != nil {
 		return err
 	}

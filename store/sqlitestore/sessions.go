@@ -110,14 +110,14 @@ AND (SELECT count(*) FROM wallets WHERE user_id = ?1) > 1`
 	hasWalletSQL = `SELECT 1 FROM wallets WHERE address_key = ?2 AND user_id = ?1`
 )
 
-// optNanos returns an optional time as Unix nanoseconds, NULL for the zero time, or false when t
-// is out of their range.
-func optNanos(t time.Time) (sql.NullInt64, bool) {
+// optNanos returns an optional time as Unix nanoseconds, NULL for the zero time. The times of the
+// records it converts are in range: the checks of package store ([store.CheckOptionalTime]) come
+// first. (A required time, checked by [store.CheckTime], converts with [time.Time.UnixNano].)
+func optNanos(t time.Time) sql.NullInt64 {
 	if t.IsZero() {
-		return sql.NullInt64{}, true
+		return sql.NullInt64{}
 	}
-	ns, ok := nanos(t)
-	return sql.NullInt64{Int64: ns, Valid: ok}, ok
+	return sql.NullInt64{Int64: t.UnixNano(), Valid: true}
 }
 
 func fromOptNanos(n sql.NullInt64) time.Time {
@@ -127,58 +127,10 @@ func fromOptNanos(n sql.NullInt64) time.Time {
 	return fromNanos(n.Int64)
 }
 
-// times converts the times of a record, in order, to Unix nanoseconds: required ones (a zero
-// time is invalid) to int64, optional ones (a zero time is NULL) to sql.NullInt64. A time out of
-// range gives an error wrapping [store.ErrInvalid].
-type times struct {
-	what string
-	err  error
-}
-
-func (c *times) required(name string, t time.Time) int64 {
-	if c.err != nil {
-		return 0
-	}
-	ns, ok := nanos(t)
-	if t.IsZero() || !ok {
-		c.err = fmt.Errorf("sqlitestore: %s %s %v is zero or out of range: %w", c.what, name, t, store.ErrInvalid)
-	}
-	return ns
-}
-
-func (c *times) optional(name string, t time.Time) sql.NullInt64 {
-	if c.err != nil {
-		return sql.NullInt64{}
-	}
-	n, ok := optNanos(t)
-	if !ok {
-		c.err = fmt.Errorf("sqlitestore: %s %s %v out of range: %w", c.what, name, t, store.ErrInvalid)
-	}
-	return n
-}
-
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("sqlitestore: "+format+": %w", append(args, store.ErrInvalid)...)
-}
-
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
 // ---- Signing keys
-
-// validKeyID reports whether id is 1 to 64 ASCII letters, digits, '-' and '_'.
-func validKeyID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
 
 // CreateKey implements [store.KeyStore.CreateKey]. It also returns an error wrapping
 // [store.ErrInvalid] when the ID is not 1 to 64 ASCII letters, digits, '-' and '_', the algorithm
@@ -189,21 +141,10 @@ func validKeyID(id string) bool {
 // same ID, and any at all when CreatedAt is zero, is a conflict. Each CreateKey also deletes up to
 // 1024 keys expired at CreatedAt.
 func (s *Store) CreateKey(ctx context.Context, k store.SigningKey) error {
-	switch {
-	case !validKeyID(k.ID):
-		return invalid("signing key id %q is not 1 to 64 letters, digits, '-' and '_'", k.ID)
-	case k.Algorithm != "EdDSA" && k.Algorithm != "ES256" && k.Algorithm != "HS256":
-		return invalid("signing key algorithm %q is not EdDSA, ES256 or HS256", k.Algorithm)
-	case len(k.Private) == 0:
-		return invalid("signing key has no private key")
+	if err := store.CheckSigningKey(k); err != nil {
+		return err
 	}
-	c := times{what: "signing key"}
-	expires := c.required("expiry", k.ExpiresAt)
-	created := c.optional("creation time", k.CreatedAt)
-	notBefore := c.optional("start", k.NotBefore)
-	if c.err != nil {
-		return c.err
-	}
+	expires, created, notBefore := k.ExpiresAt.UnixNano(), optNanos(k.CreatedAt), optNanos(k.NotBefore)
 	if err := s.begin(ctx, keyRole); err != nil {
 		return err
 	}
@@ -368,27 +309,14 @@ func scanSession(row scanner) (store.Session, error) {
 // other with the same ID, revoked or not, and any at all when CreatedAt is zero, is a conflict.
 // Every 256th CreateSession deletes up to 1024 sessions ended at its CreatedAt.
 func (s *Store) CreateSession(ctx context.Context, v store.Session) error {
-	switch {
-	case v.ID == "":
-		return invalid("session has no id")
-	case v.UserID == "":
-		return invalid("session has no user id")
-	case len(v.RefreshHash) == 0:
-		return invalid("session has no refresh hash")
+	if err := store.CheckSession(v); err != nil {
+		return err
 	}
-	c := times{what: "session"}
-	idleExpires := c.required("idle expiry", v.IdleExpiresAt)
-	expires := c.required("expiry", v.ExpiresAt)
-	rotated := c.optional("rotation time", v.RotatedAt)
-	created := c.optional("creation time", v.CreatedAt)
-	lastUsed := c.optional("last use", v.LastUsedAt)
-	revoked := c.optional("revocation time", v.RevokedAt)
-	if c.err != nil {
-		return c.err
-	}
+	idleExpires, expires := v.IdleExpiresAt.UnixNano(), v.ExpiresAt.UnixNano()
+	rotated, created, lastUsed, revoked := optNanos(v.RotatedAt), optNanos(v.CreatedAt), optNanos(v.LastUsedAt), optNanos(v.RevokedAt)
 	amr, err := encodeAMR(v.AMR)
 	if err != nil {
-		return invalid("session amr: %v", err)
+		return fmt.Errorf("sqlitestore: session amr: %v: %w", err, store.ErrInvalid)
 	}
 	var prev []byte
 	if len(v.PrevRefreshHash) > 0 {
@@ -438,15 +366,10 @@ func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (store
 // an error wrapping [store.ErrInvalid] and changes nothing. The same UPDATE sets the retired hashes,
 // encoded in one column; an empty retired list comes back nil.
 func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, retired [][]byte, idleExpiresAt, now time.Time) (store.Session, error) {
-	if len(newHash) == 0 {
-		return store.Session{}, invalid("session refresh hash is empty")
+	if err := store.CheckRefreshRotation(newHash, idleExpiresAt, now); err != nil {
+		return store.Session{}, err
 	}
-	c := times{what: "session"}
-	idleNs := c.required("idle expiry", idleExpiresAt)
-	nowNs := c.required("rotation time", now)
-	if c.err != nil {
-		return store.Session{}, c.err
-	}
+	idleNs, nowNs := idleExpiresAt.UnixNano(), now.UnixNano()
 	if oldHash == nil {
 		oldHash = []byte{} // never NULL: compare as a value
 	}
@@ -471,12 +394,13 @@ func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash [
 	return store.Session{}, store.ErrConflict
 }
 
-// revokeTime converts the now of a revocation, which the session keeps as RevokedAt: a zero now
-// would leave the session looking unrevoked.
+// revokeTime checks and converts the now of a revocation, which the session keeps as RevokedAt: a
+// zero now would leave the session looking unrevoked.
 func revokeTime(now time.Time) (int64, error) {
-	c := times{what: "session"}
-	ns := c.required("revocation time", now)
-	return ns, c.err
+	if err := store.CheckTime("session revocation time", now); err != nil {
+		return 0, err
+	}
+	return now.UnixNano(), nil
 }
 
 // RevokeSession implements [store.SessionStore.RevokeSession]. A zero or out-of-range now gives
@@ -572,51 +496,19 @@ func (s *Store) RevokedSince(ctx context.Context, since, now time.Time) ([]store
 
 // ---- Users
 
-// foldAddress returns the form of a wallet address under which it is unique: ASCII letters in
-// lower case (as SQL's lower() folds them), anything else as it is.
-func foldAddress(a string) string {
-	for i := 0; i < len(a); i++ {
-		if c := a[i]; 'A' <= c && c <= 'Z' {
-			b := []byte(a)
-			for j := i; j < len(b); j++ {
-				if c := b[j]; 'A' <= c && c <= 'Z' {
-					b[j] = c + ('a' - 'A')
-				}
-			}
-			return string(b)
-		}
-	}
-	return a
-}
-
 // CreateUser implements [store.UserStore.CreateUser] in one transaction. It also returns an error
 // wrapping [store.ErrInvalid] when a wallet has no address, when two of the user's wallets have
 // the same address (without regard to case), or when a time is out of range.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	if u.ID == "" {
-		return invalid("user has no id")
+	if err := store.CheckUser(u); err != nil {
+		return err
 	}
-	if len(u.Wallets) == 0 {
-		return invalid("user %q has no wallet", u.ID)
-	}
-	c := times{what: "user"}
-	created := c.optional("creation time", u.CreatedAt)
+	created := optNanos(u.CreatedAt)
 	keys := make([]string, len(u.Wallets))
 	linked := make([]sql.NullInt64, len(u.Wallets))
-	seen := make(map[string]bool, len(u.Wallets))
 	for i, w := range u.Wallets {
-		if w.Address == "" {
-			return invalid("user %q: wallet %d has no address", u.ID, i)
-		}
-		keys[i] = foldAddress(w.Address)
-		if seen[keys[i]] {
-			return invalid("user %q: address %s given twice", u.ID, w.Address)
-		}
-		seen[keys[i]] = true
-		linked[i] = c.optional("wallet link time", w.LinkedAt)
-	}
-	if c.err != nil {
-		return c.err
+		keys[i] = store.FoldAddress(w.Address)
+		linked[i] = optNanos(w.LinkedAt)
 	}
 	if err := s.begin(ctx, userRole); err != nil {
 		return err
@@ -706,7 +598,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
 
 // UserByWallet implements [store.UserStore.UserByWallet].
 func (s *Store) UserByWallet(ctx context.Context, address string) (store.User, error) {
-	return s.readUser(ctx, "get user by wallet", &s.userByWallet, foldAddress(address))
+	return s.readUser(ctx, "get user by wallet", &s.userByWallet, store.FoldAddress(address))
 }
 
 // readUser runs *st, a statement of the user role (prepared by begin), with arg.
@@ -735,18 +627,14 @@ func (s *Store) readUser(ctx context.Context, op string, st **sql.Stmt, arg stri
 // the address is taken) from [store.ErrConflict]. It also returns an error wrapping
 // [store.ErrInvalid] when LinkedAt is out of range.
 func (s *Store) LinkWallet(ctx context.Context, userID string, w store.Wallet) error {
-	if w.Address == "" {
-		return invalid("user %q: wallet has no address", userID)
+	if err := store.CheckWallet(userID, w); err != nil {
+		return err
 	}
-	c := times{what: "wallet"}
-	linked := c.optional("link time", w.LinkedAt)
-	if c.err != nil {
-		return c.err
-	}
+	linked := optNanos(w.LinkedAt)
 	if err := s.begin(ctx, userRole); err != nil {
 		return err
 	}
-	res, err := s.linkWallet.ExecContext(ctx, foldAddress(w.Address), w.Address, userID, int64(w.ChainID), linked)
+	res, err := s.linkWallet.ExecContext(ctx, store.FoldAddress(w.Address), w.Address, userID, int64(w.ChainID), linked)
 	err = conflict(res, err)
 	if err == nil {
 		return nil
@@ -774,7 +662,7 @@ func (s *Store) UnlinkWallet(ctx context.Context, userID, address string) error 
 	if err := s.begin(ctx, userRole); err != nil {
 		return err
 	}
-	key := foldAddress(address)
+	key := store.FoldAddress(address)
 	res, err := s.unlinkWallet.ExecContext(ctx, userID, key)
 	if err != nil {
 		return s.fail(ctx, "unlink wallet", err)

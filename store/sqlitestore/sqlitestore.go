@@ -51,11 +51,7 @@ const (
 	purgeLimit = 4 * purgeEvery
 )
 
-var (
-	errNoValue  = fmt.Errorf("sqlitestore: nonce has no value: %w", store.ErrInvalid)
-	errNoExpiry = fmt.Errorf("sqlitestore: nonce has no expiry: %w", store.ErrInvalid)
-	errWindow   = fmt.Errorf("sqlitestore: counter window must be positive: %w", store.ErrInvalid)
-)
+var errWindow = fmt.Errorf("sqlitestore: counter window must be positive: %w", store.ErrInvalid)
 
 // SQL of the store's operations. Every operation is one statement, so that it is atomic without a
 // transaction.
@@ -465,23 +461,10 @@ func fromNanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 // CreateNonce implements [store.NonceStore.CreateNonce]. Times outside the years 1678 to 2261
 // give an error wrapping [store.ErrInvalid].
 func (s *Store) CreateNonce(ctx context.Context, n store.Nonce, now time.Time) error {
-	if n.Value == "" {
-		return errNoValue
+	if err := store.CheckNonce(n); err != nil {
+		return err
 	}
-	if n.ExpiresAt.IsZero() {
-		return errNoExpiry
-	}
-	expires, ok := nanos(n.ExpiresAt)
-	if !ok {
-		return fmt.Errorf("sqlitestore: nonce expiry %v out of range: %w", n.ExpiresAt, store.ErrInvalid)
-	}
-	var issued sql.NullInt64
-	if !n.IssuedAt.IsZero() {
-		if issued.Int64, ok = nanos(n.IssuedAt); !ok {
-			return fmt.Errorf("sqlitestore: nonce issue time %v out of range: %w", n.IssuedAt, store.ErrInvalid)
-		}
-		issued.Valid = true
-	}
+	expires, issued := n.ExpiresAt.UnixNano(), optNanos(n.IssuedAt)
 	if err := s.begin(ctx, nonceRole); err != nil {
 		return err
 	}
