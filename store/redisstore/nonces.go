@@ -99,15 +99,9 @@ func decodeNonce(value string, r record) (store.Nonce, error) {
 	return n, nil
 }
 
-// GetNonce implements [store.NonceStore.GetNonce].
-func (s *Store) GetNonce(ctx context.Context, value string, now time.Time) (store.Nonce, error) {
-	if err := s.begin(ctx); err != nil {
-		return store.Nonce{}, err
-	}
-	r, err := s.client.HGetAll(ctx, s.key("nonce", value)).Result()
-	if err != nil {
-		return store.Nonce{}, s.fail(ctx, "GetNonce", err)
-	}
+// liveNonce decodes the fields of a nonce read at now: [errNonceNotFound] when there are none or
+// the nonce has expired.
+func liveNonce(value string, r map[string]string, now time.Time) (store.Nonce, error) {
 	if len(r) == 0 {
 		return store.Nonce{}, errNonceNotFound
 	}
@@ -119,6 +113,18 @@ func (s *Store) GetNonce(ctx context.Context, value string, now time.Time) (stor
 		return store.Nonce{}, errNonceNotFound
 	}
 	return n, nil
+}
+
+// GetNonce implements [store.NonceStore.GetNonce].
+func (s *Store) GetNonce(ctx context.Context, value string, now time.Time) (store.Nonce, error) {
+	if err := s.begin(ctx); err != nil {
+		return store.Nonce{}, err
+	}
+	r, err := s.client.HGetAll(ctx, s.key("nonce", value)).Result()
+	if err != nil {
+		return store.Nonce{}, s.fail(ctx, "GetNonce", err)
+	}
+	return liveNonce(value, r, now)
 }
 
 // ConsumeNonce implements [store.NonceStore.ConsumeNonce]. The nonce is read and deleted by one
@@ -135,17 +141,7 @@ func (s *Store) ConsumeNonce(ctx context.Context, value string, now time.Time) (
 	if err != nil {
 		return store.Nonce{}, corrupt("nonce", err)
 	}
-	if len(r) == 0 {
-		return store.Nonce{}, errNonceNotFound
-	}
-	n, err := decodeNonce(value, r)
-	if err != nil {
-		return store.Nonce{}, err
-	}
-	if !n.ExpiresAt.After(now) {
-		return store.Nonce{}, errNonceNotFound
-	}
-	return n, nil
+	return liveNonce(value, r, now)
 }
 
 // AddNonceFailure implements [store.NonceStore.AddNonceFailure].
