@@ -4,6 +4,9 @@
 # with the load from a second process (wrk). Needs wrk (apt-get install wrk).
 #
 #   scripts/loadtest.sh [seconds per run, default 10] [connections, default 32]
+#
+# DEMO_FLAGS adds flags to the demo, for instance another store:
+#   DEMO_FLAGS="-store postgres://localhost/test -fast-store redis://localhost:6379" scripts/loadtest.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-10}"
@@ -16,7 +19,7 @@ trap 'kill "$pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 go build -o "$tmp/demo" ./examples/server
 go build -o "$tmp/signin" ./examples/signin
-"$tmp/demo" -addr "127.0.0.1:$port" -origin "$origin" -db "$tmp/wa.db" -rate 0 2>"$tmp/demo.log" &
+"$tmp/demo" -addr "127.0.0.1:$port" -origin "$origin" -db "$tmp/wa.db" -rate 0 ${DEMO_FLAGS:-} 2>"$tmp/demo.log" &
 pid=$!
 for _ in $(seq 50); do curl -sf "$origin/healthz" >/dev/null && break; sleep 0.1; done
 
