@@ -45,8 +45,10 @@ AND EXISTS (SELECT 1 FROM {schema}.contacts AS t WHERE t.user_id = $1 AND t.kind
 	putCodeSQL = `INSERT INTO {schema}.verification_codes AS v (key, hash, expires_at, failures) VALUES ($1, $2, $3, $4)
 ON CONFLICT (key) DO UPDATE SET hash = excluded.hash, expires_at = excluded.expires_at, failures = excluded.failures`
 	getCodeSQL = `SELECT hash, expires_at, failures FROM {schema}.verification_codes WHERE key = $1 AND expires_at > $2`
-	// lockCodeSQL reads the live code's hash and locks its row until the end of the transaction.
-	lockCodeSQL       = `SELECT hash FROM {schema}.verification_codes WHERE key = $1 AND expires_at > $2 FOR UPDATE`
+	// codeHashSQL reads the live code's hash; consumeCodeSQL deletes the code only while it is
+	// live and still holds that hash (a compare-and-delete in one statement).
+	codeHashSQL       = `SELECT hash FROM {schema}.verification_codes WHERE key = $1 AND expires_at > $2`
+	consumeCodeSQL    = `DELETE FROM {schema}.verification_codes WHERE key = $1 AND hash = $2 AND expires_at > $3`
 	deleteCodeSQL     = `DELETE FROM {schema}.verification_codes WHERE key = $1`
 	addCodeFailureSQL = `UPDATE {schema}.verification_codes SET failures = failures + 1 WHERE key = $1 AND expires_at > $2
 RETURNING failures`
@@ -255,30 +257,31 @@ func (s *Store) GetCode(ctx context.Context, key string, now time.Time) (store.V
 	return c, nil
 }
 
-// ConsumeCode implements [store.CodeStore.ConsumeCode] in one transaction: it reads the live
-// code's hash with SELECT ... FOR UPDATE, compares it with hash in constant time (which SQL's =
-// does not), and deletes the code only when they are equal. Concurrent calls wait for the row's
-// lock, and then find the code gone: exactly one deletes it.
+// ConsumeCode implements [store.CodeStore.ConsumeCode]: it reads the live code's hash, compares
+// it with hash in constant time (which SQL's = does not), and when they are equal deletes the code
+// with one statement that is a compare-and-delete on that hash (and the expiry): of concurrent
+// calls exactly one deletes it, and a code replaced in between (a resend) is not consumed by the
+// old one's hash.
 func (s *Store) ConsumeCode(ctx context.Context, key string, hash []byte, now time.Time) error {
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var held []byte
-		err := tx.QueryRow(ctx, s.q.lockCode, key, nowNanos(now)).Scan(&held)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return store.ErrNotFound
-		case err != nil:
-			return err
-		case subtle.ConstantTimeCompare(held, hash) != 1:
-			return store.ErrNotFound
-		}
-		_, err = tx.Exec(ctx, s.q.deleteCode, key)
-		return err
-	})
-	if err != nil {
+	var held []byte
+	err := s.pool.QueryRow(ctx, s.q.codeHash, key, nowNanos(now)).Scan(&held)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return s.fail(ctx, "consume verification code", store.ErrNotFound)
+	case err != nil:
 		return s.fail(ctx, "consume verification code", err)
+	case subtle.ConstantTimeCompare(held, hash) != 1:
+		return s.fail(ctx, "consume verification code", store.ErrNotFound)
+	}
+	tag, err := s.pool.Exec(ctx, s.q.consumeCode, key, held, nowNanos(now))
+	switch {
+	case err != nil:
+		return s.fail(ctx, "consume verification code", err)
+	case tag.RowsAffected() != 1:
+		return s.fail(ctx, "consume verification code", store.ErrNotFound)
 	}
 	return nil
 }

@@ -5,20 +5,20 @@ import "strings"
 // queries holds the SQL of a Store's operations, with the schema and channel filled in: every
 // table is named with the schema, so that no statement depends on the search_path.
 type queries struct {
-	createNonce, getNonce, consumeNonce, addNonceFailure, deleteNonce, purgeNonces string
-	incrementCounter, resetCounter, purgeCounters                                  string
-	createKey, listKeys, deleteKey, purgeKeys                                      string
-	createSession, getSession, rotateRefresh, sessionState, revokeSession          string
-	revokeUserSessions, listSessions, revokedSince, purgeSessions                  string
-	createUser, getUser, userByWallet, linkWallet, lockUser, unlinkWallet          string
-	getMetadata, setMetadata, deleteMetadata                                       string
-	putTOTP, getTOTP, useTOTPStep, totpExists, resealTOTP, deleteTOTP              string
-	deleteRecoveryCodes, insertRecoveryCodes, useRecoveryCode, countRecoveryCodes  string
-	addContact, listContacts, getContact, verifyContact, setPrimaryContact         string
-	deleteContact                                                                  string
-	putCode, getCode, lockCode, deleteCode, addCodeFailure, purgeCodes             string
-	linkOAuth, unlinkOAuth, listOAuth                                              string
-	listen                                                                         string
+	createNonce, getNonce, consumeNonce, addNonceFailure, deleteNonce, purgeNonces  string
+	incrementCounter, resetCounter, purgeCounters                                   string
+	createKey, listKeys, deleteKey, purgeKeys                                       string
+	createSession, getSession, rotateRefresh, sessionState, revokeSession           string
+	revokeUserSessions, listSessions, revokedSince, purgeSessions                   string
+	createUser, getUser, userByWallet, linkWallet, lockUser, unlinkWallet           string
+	getMetadata, setMetadata, deleteMetadata                                        string
+	putTOTP, getTOTP, useTOTPStep, totpExists, resealTOTP, deleteTOTP               string
+	deleteRecoveryCodes, insertRecoveryCodes, useRecoveryCode, countRecoveryCodes   string
+	addContact, listContacts, getContact, verifyContact, setPrimaryContact          string
+	deleteContact                                                                   string
+	putCode, getCode, codeHash, consumeCode, deleteCode, addCodeFailure, purgeCodes string
+	linkOAuth, unlinkOAuth, listOAuth                                               string
+	listen                                                                          string
 }
 
 // newQueries fills in the templates of the SQL: {schema} becomes the schema's name as a quoted
@@ -75,7 +75,8 @@ func newQueries(schema, channel string) *queries {
 		deleteContact:       r.Replace(deleteContactSQL),
 		putCode:             r.Replace(putCodeSQL),
 		getCode:             r.Replace(getCodeSQL),
-		lockCode:            r.Replace(lockCodeSQL),
+		codeHash:            r.Replace(codeHashSQL),
+		consumeCode:         r.Replace(consumeCodeSQL),
 		deleteCode:          r.Replace(deleteCodeSQL),
 		addCodeFailure:      r.Replace(addCodeFailureSQL),
 		purgeCodes:          r.Replace(purgeCodesSQL),
