@@ -95,9 +95,9 @@
 // committed: UnlinkWallet locks the user's row (SELECT ... FOR NO KEY UPDATE) before it counts the
 // wallets, so that a user never loses the last; ReplaceRecoveryCodes takes an advisory lock of the
 // user's codes, VerifyContact and SetPrimaryContact one of the user's contacts of the kind, so that
-// a user has one primary contact of a kind; ConsumeCode locks the code's row (SELECT ... FOR
-// UPDATE), compares the hash in constant time and deletes it; AddCodeFailure counts and deletes at
-// the maximum in one transaction. A verified value belongs to one user through a partial unique
+// a user has one primary contact of a kind; AddCodeFailure counts and deletes at the maximum in
+// one transaction. ConsumeCode reads the code's hash, compares it in constant time, and deletes the
+// code with one statement that is a compare-and-delete on that hash. A verified value belongs to one user through a partial unique
 // index, whose violation VerifyContact reports as [store.ErrConflict]. A failed call rolls back, so
 // that it changes nothing.
 //
