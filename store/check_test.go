@@ -332,3 +332,17 @@ func TestCheckOAuthAccount(t *testing.T) {
 		{"a LinkedAt after 2262", store.CheckOAuthAccount(mod(func(a *store.OAuthAccount) { a.LinkedAt = tooLate })), false},
 	})
 }
+
+func TestMetadataMember(t *testing.T) {
+	var m store.Metadata
+	for name, want := range map[string]*[]byte{"public": &m.Public, "private": &m.Private, "unsafe": &m.Unsafe} {
+		if got := m.Member(name); got != want {
+			t.Errorf("Member(%q) is not the %s field", name, name)
+		}
+	}
+	for _, name := range []string{"", "Public", "other", "public "} {
+		if m.Member(name) != nil {
+			t.Errorf("Member(%q) is not nil", name)
+		}
+	}
+}

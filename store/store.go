@@ -247,6 +247,20 @@ type Metadata struct {
 	Unsafe  []byte
 }
 
+// Member returns the member of m that name ("public", "private" or "unsafe", as
+// [MetadataStore.SetMetadata] names them) names, or nil for any other name.
+func (m *Metadata) Member(name string) *[]byte {
+	switch name {
+	case "public":
+		return &m.Public
+	case "private":
+		return &m.Private
+	case "unsafe":
+		return &m.Unsafe
+	}
+	return nil
+}
+
 // MetadataStore keeps users' metadata.
 type MetadataStore interface {
 	// GetMetadata returns the user's metadata: all three members nil when none was set. It does

@@ -11,20 +11,6 @@ import (
 
 var errMetadataCapacity = fmt.Errorf("memstore: metadata limit reached: %w", store.ErrCapacity)
 
-// metadataMember returns the member of m that name ("public", "private" or "unsafe") names, or
-// nil for any other name.
-func metadataMember(m *store.Metadata, name string) *[]byte {
-	switch name {
-	case "public":
-		return &m.Public
-	case "private":
-		return &m.Private
-	case "unsafe":
-		return &m.Unsafe
-	}
-	return nil
-}
-
 // GetMetadata implements [store.MetadataStore.GetMetadata].
 func (s *Store) GetMetadata(ctx context.Context, userID string) (store.Metadata, error) {
 	if err := s.lock(ctx); err != nil {
@@ -66,7 +52,7 @@ func (s *Store) SetMetadata(ctx context.Context, userID, member string, doc []by
 		if m == nil {
 			return nil
 		}
-		if f := metadataMember(m, member); *f != nil {
+		if f := m.Member(member); *f != nil {
 			*f = nil
 			s.nMetadata--
 		}
@@ -78,7 +64,7 @@ func (s *Store) SetMetadata(ctx context.Context, userID, member string, doc []by
 	if m == nil {
 		m = &store.Metadata{}
 	}
-	f := metadataMember(m, member)
+	f := m.Member(member)
 	if *f == nil {
 		if s.nMetadata >= s.maxMetadata {
 			return errMetadataCapacity

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/walletauth/walletauth/internal/sqlstore"
 	"github.com/walletauth/walletauth/store"
 )
 
@@ -232,7 +233,7 @@ func (s *Store) PutCode(ctx context.Context, c store.VerificationCode, now time.
 	}
 	if s.puts.Add(1)%purgeEvery == 0 {
 		// Best effort, as in CreateNonce.
-		_, _ = s.pool.Exec(ctx, s.q.purgeCodes, nowNanos(now), purgeLimit)
+		_, _ = s.pool.Exec(ctx, s.q.purgeCodes, sqlstore.NowNanos(now), purgeLimit)
 	}
 	return nil
 }
@@ -246,14 +247,14 @@ func (s *Store) GetCode(ctx context.Context, key string, now time.Time) (store.V
 		c                 = store.VerificationCode{Key: key}
 		expires, failures int64
 	)
-	err := s.pool.QueryRow(ctx, s.q.getCode, key, nowNanos(now)).Scan(&c.Hash, &expires, &failures)
+	err := s.pool.QueryRow(ctx, s.q.getCode, key, sqlstore.NowNanos(now)).Scan(&c.Hash, &expires, &failures)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.VerificationCode{}, store.ErrNotFound
 	}
 	if err != nil {
 		return store.VerificationCode{}, s.fail(ctx, "get verification code", err)
 	}
-	c.ExpiresAt, c.Failures = fromNanos(expires), int(failures)
+	c.ExpiresAt, c.Failures = sqlstore.FromNanos(expires), int(failures)
 	return c, nil
 }
 
@@ -267,7 +268,7 @@ func (s *Store) ConsumeCode(ctx context.Context, key string, hash []byte, now ti
 		return err
 	}
 	var held []byte
-	err := s.pool.QueryRow(ctx, s.q.codeHash, key, nowNanos(now)).Scan(&held)
+	err := s.pool.QueryRow(ctx, s.q.codeHash, key, sqlstore.NowNanos(now)).Scan(&held)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return s.fail(ctx, "consume verification code", store.ErrNotFound)
@@ -276,7 +277,7 @@ func (s *Store) ConsumeCode(ctx context.Context, key string, hash []byte, now ti
 	case subtle.ConstantTimeCompare(held, hash) != 1:
 		return s.fail(ctx, "consume verification code", store.ErrNotFound)
 	}
-	tag, err := s.pool.Exec(ctx, s.q.consumeCode, key, held, nowNanos(now))
+	tag, err := s.pool.Exec(ctx, s.q.consumeCode, key, held, sqlstore.NowNanos(now))
 	switch {
 	case err != nil:
 		return s.fail(ctx, "consume verification code", err)
@@ -299,7 +300,7 @@ func (s *Store) AddCodeFailure(ctx context.Context, key string, maxFailures int,
 	}
 	var failures int64
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, s.q.addCodeFailure, key, nowNanos(now)).Scan(&failures)
+		err := tx.QueryRow(ctx, s.q.addCodeFailure, key, sqlstore.NowNanos(now)).Scan(&failures)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			return store.ErrNotFound

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/walletauth/walletauth/internal/sqlstore"
 	"github.com/walletauth/walletauth/store"
 )
 
@@ -61,7 +62,7 @@ func (s *Store) CreateNonce(ctx context.Context, n store.Nonce, now time.Time) e
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
-	nowNs := nowNanos(now)
+	nowNs := sqlstore.NowNanos(now)
 	tag, err := s.pool.Exec(ctx, s.q.createNonce, n.Value, n.Address, int64(n.ChainID), issued, expires, int64(n.Failures), nowNs)
 	if err != nil {
 		return s.fail(ctx, "create nonce", err)
@@ -88,7 +89,7 @@ func scanNonce(row pgx.Row, value string) (store.Nonce, error) {
 	}
 	n.ChainID = uint64(chainID)
 	n.IssuedAt = fromOptNanos(issued)
-	n.ExpiresAt = fromNanos(expires)
+	n.ExpiresAt = sqlstore.FromNanos(expires)
 	n.Failures = int(failures)
 	return n, nil
 }
@@ -98,7 +99,7 @@ func (s *Store) GetNonce(ctx context.Context, value string, now time.Time) (stor
 	if err := s.begin(ctx); err != nil {
 		return store.Nonce{}, err
 	}
-	n, err := scanNonce(s.pool.QueryRow(ctx, s.q.getNonce, value, nowNanos(now)), value)
+	n, err := scanNonce(s.pool.QueryRow(ctx, s.q.getNonce, value, sqlstore.NowNanos(now)), value)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Nonce{}, store.ErrNotFound
 	}
@@ -114,7 +115,7 @@ func (s *Store) ConsumeNonce(ctx context.Context, value string, now time.Time) (
 	if err := s.begin(ctx); err != nil {
 		return store.Nonce{}, err
 	}
-	n, err := scanNonce(s.pool.QueryRow(ctx, s.q.consumeNonce, value, nowNanos(now)), value)
+	n, err := scanNonce(s.pool.QueryRow(ctx, s.q.consumeNonce, value, sqlstore.NowNanos(now)), value)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Nonce{}, store.ErrNotFound
 	}
@@ -130,7 +131,7 @@ func (s *Store) AddNonceFailure(ctx context.Context, value string, now time.Time
 		return 0, err
 	}
 	var failures int64
-	err := s.pool.QueryRow(ctx, s.q.addNonceFailure, value, nowNanos(now)).Scan(&failures)
+	err := s.pool.QueryRow(ctx, s.q.addNonceFailure, value, sqlstore.NowNanos(now)).Scan(&failures)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, store.ErrNotFound
 	}
@@ -158,11 +159,11 @@ func (s *Store) IncrementCounter(ctx context.Context, key string, window time.Du
 	if window <= 0 {
 		return 0, time.Time{}, errWindow
 	}
-	nowNs, ok := nanos(now)
+	nowNs, ok := sqlstore.Nanos(now)
 	if !ok {
 		return 0, time.Time{}, fmt.Errorf("pgstore: counter time %v out of range: %w", now, store.ErrInvalid)
 	}
-	resetNs, ok := nanos(now.Add(window))
+	resetNs, ok := sqlstore.Nanos(now.Add(window))
 	if !ok || resetNs < nowNs {
 		return 0, time.Time{}, fmt.Errorf("pgstore: counter window end %v out of range: %w", now.Add(window), store.ErrInvalid)
 	}
@@ -177,7 +178,7 @@ func (s *Store) IncrementCounter(ctx context.Context, key string, window time.Du
 		// Best effort, as in CreateNonce.
 		_, _ = s.pool.Exec(ctx, s.q.purgeCounters, nowNs, purgeLimit)
 	}
-	return count, fromNanos(resetAt), nil
+	return count, sqlstore.FromNanos(resetAt), nil
 }
 
 // ResetCounter implements [store.CounterStore.ResetCounter].

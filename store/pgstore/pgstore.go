@@ -6,10 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
-	"math"
-	"path"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/walletauth/walletauth/internal/sqlstore"
 	"github.com/walletauth/walletauth/store"
 )
 
@@ -197,42 +194,12 @@ func lockKey(schema string, parts ...string) int64 {
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// A migration is one file of migrations/, named NNNN_description.sql; NNNN is its version.
-type migration struct {
-	version int64
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in order of version, which run from 1 without a gap.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names { // fs.Glob sorts
-		base := path.Base(name)
-		digits, _, ok := strings.Cut(base, "_")
-		v, err := strconv.ParseInt(digits, 10, 64)
-		if !ok || err != nil || v != int64(len(ms)+1) {
-			return nil, fmt.Errorf("migration %s: want a name starting with %04d_", base, len(ms)+1)
-		}
-		text, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(base, ".sql"), sql: string(text)})
-	}
-	return ms, nil
-}
-
 // migrate brings the schema to the current version in one transaction, which first takes an
 // advisory lock of the schema: instances that start at once wait for each other, and each
 // migration is applied once. A schema that is up to date is only read, so that a role without
 // the privilege to create may open it.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := migrations()
+	ms, err := sqlstore.LoadMigrations(migrationFiles, "migrations/*.sql")
 	if err != nil {
 		return err
 	}
@@ -272,13 +239,13 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		for _, m := range ms[current:] {
 			// Without arguments, Exec sends the file as one simple query, all its statements at once.
-			if _, err := tx.Exec(ctx, strings.ReplaceAll(m.sql, "{schema}", schema)); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, strings.ReplaceAll(m.SQL, "{schema}", schema)); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
 			// applied_at is bookkeeping, from this program's clock (never the server's).
 			if _, err := tx.Exec(ctx, `INSERT INTO `+schema+`.schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-				m.version, m.name, time.Now().UnixNano()); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, err)
+				m.Version, m.Name, time.Now().UnixNano()); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
 		}
 		return nil
@@ -356,34 +323,6 @@ func conflictIfNone(tag pgconn.CommandTag) error {
 
 // ---- Times
 
-// The range of times that Unix nanoseconds hold: from 1677 to 2262.
-var (
-	minTime = time.Unix(0, math.MinInt64)
-	maxTime = time.Unix(0, math.MaxInt64)
-)
-
-// nanos returns t as Unix nanoseconds, or false when t is out of their range.
-func nanos(t time.Time) (int64, bool) {
-	if t.Before(minTime) || t.After(maxTime) {
-		return 0, false
-	}
-	return t.UnixNano(), true
-}
-
-// nowNanos returns the caller's now as Unix nanoseconds, clamped to their range: every stored time
-// is in range, so comparisons with a clamped now come out as with the real one.
-func nowNanos(t time.Time) int64 {
-	switch {
-	case t.Before(minTime):
-		return math.MinInt64
-	case t.After(maxTime):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }
-
 // optNanos returns an optional time as Unix nanoseconds, NULL for the zero time. The times of the
 // records it converts are in range: the checks of package store ([store.CheckOptionalTime]) come
 // first. (A required time, checked by [store.CheckTime], converts with [time.Time.UnixNano].)
@@ -398,7 +337,7 @@ func fromOptNanos(n pgtype.Int8) time.Time {
 	if !n.Valid {
 		return time.Time{}
 	}
-	return fromNanos(n.Int64)
+	return sqlstore.FromNanos(n.Int64)
 }
 
 // ---- Close

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/walletauth/walletauth/internal/sqlstore"
 	"github.com/walletauth/walletauth/store"
 )
 
@@ -134,7 +135,7 @@ func (s *Store) ListKeys(ctx context.Context, now time.Time) ([]store.SigningKey
 	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, s.q.listKeys, nowNanos(now))
+	rows, err := s.pool.Query(ctx, s.q.listKeys, sqlstore.NowNanos(now))
 	if err != nil {
 		return nil, s.fail(ctx, "list signing keys", err)
 	}
@@ -149,7 +150,7 @@ func (s *Store) ListKeys(ctx context.Context, now time.Time) ([]store.SigningKey
 		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &created, &notBefore, &expires); err != nil {
 			return nil, s.fail(ctx, "list signing keys", err)
 		}
-		k.CreatedAt, k.NotBefore, k.ExpiresAt = fromOptNanos(created), fromOptNanos(notBefore), fromNanos(expires)
+		k.CreatedAt, k.NotBefore, k.ExpiresAt = fromOptNanos(created), fromOptNanos(notBefore), sqlstore.FromNanos(expires)
 		keys = append(keys, k)
 	}
 	if err := rows.Err(); err != nil {
@@ -200,7 +201,7 @@ func scanSession(row pgx.Row) (store.Session, error) {
 	v.UserAgent = string(userAgent)
 	v.ChainID = uint64(chainID)
 	v.RotatedAt, v.CreatedAt, v.LastUsedAt = fromOptNanos(rotated), fromOptNanos(created), fromOptNanos(lastUsed)
-	v.IdleExpiresAt, v.ExpiresAt, v.RevokedAt = fromNanos(idleExpires), fromNanos(expires), fromOptNanos(revoked)
+	v.IdleExpiresAt, v.ExpiresAt, v.RevokedAt = sqlstore.FromNanos(idleExpires), sqlstore.FromNanos(expires), fromOptNanos(revoked)
 	if len(v.AMR) == 0 {
 		v.AMR = nil
 	}
@@ -259,7 +260,7 @@ func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (store
 	if err := s.begin(ctx); err != nil {
 		return store.Session{}, err
 	}
-	v, err := scanSession(s.pool.QueryRow(ctx, s.q.getSession, id, nowNanos(now)))
+	v, err := scanSession(s.pool.QueryRow(ctx, s.q.getSession, id, sqlstore.NowNanos(now)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Session{}, store.ErrNotFound
 	}
@@ -353,7 +354,7 @@ func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) 
 	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, s.q.listSessions, userID, nowNanos(now))
+	rows, err := s.pool.Query(ctx, s.q.listSessions, userID, sqlstore.NowNanos(now))
 	if err != nil {
 		return nil, s.fail(ctx, "list sessions", err)
 	}
@@ -378,7 +379,7 @@ func (s *Store) RevokedSince(ctx context.Context, since, now time.Time) ([]store
 	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, s.q.revokedSince, nowNanos(since), nowNanos(now))
+	rows, err := s.pool.Query(ctx, s.q.revokedSince, sqlstore.NowNanos(since), sqlstore.NowNanos(now))
 	if err != nil {
 		return nil, s.fail(ctx, "list revocations", err)
 	}
@@ -392,7 +393,7 @@ func (s *Store) RevokedSince(ctx context.Context, since, now time.Time) ([]store
 		if err := rows.Scan(&r.SessionID, &revoked, &expires); err != nil {
 			return nil, s.fail(ctx, "list revocations", err)
 		}
-		r.RevokedAt, r.ExpiresAt = fromNanos(revoked), fromNanos(expires)
+		r.RevokedAt, r.ExpiresAt = sqlstore.FromNanos(revoked), sqlstore.FromNanos(expires)
 		list = append(list, r)
 	}
 	if err := rows.Err(); err != nil {

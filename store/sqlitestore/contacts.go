@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/walletauth/walletauth/internal/sqlstore"
 	"github.com/walletauth/walletauth/store"
 )
 
@@ -201,7 +202,7 @@ func (s *Store) PutCode(ctx context.Context, c store.VerificationCode, now time.
 	}
 	if s.codePuts.Add(1)%purgeEvery == 0 {
 		// Best effort, as in CreateNonce.
-		_, _ = s.purgeCodes.ExecContext(ctx, nowNanos(now), purgeLimit)
+		_, _ = s.purgeCodes.ExecContext(ctx, sqlstore.NowNanos(now), purgeLimit)
 	}
 	return nil
 }
@@ -215,14 +216,14 @@ func (s *Store) GetCode(ctx context.Context, key string, now time.Time) (store.V
 		c                 = store.VerificationCode{Key: key}
 		expires, failures int64
 	)
-	err := s.getCode.QueryRowContext(ctx, key, nowNanos(now)).Scan(&c.Hash, &expires, &failures)
+	err := s.getCode.QueryRowContext(ctx, key, sqlstore.NowNanos(now)).Scan(&c.Hash, &expires, &failures)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.VerificationCode{}, store.ErrNotFound
 	}
 	if err != nil {
 		return store.VerificationCode{}, s.fail(ctx, "get verification code", err)
 	}
-	c.ExpiresAt, c.Failures = fromNanos(expires), int(failures)
+	c.ExpiresAt, c.Failures = sqlstore.FromNanos(expires), int(failures)
 	return c, nil
 }
 
@@ -240,7 +241,7 @@ func (s *Store) ConsumeCode(ctx context.Context, key string, hash []byte, now ti
 	}
 	defer tx.Rollback()
 	var held []byte
-	err = tx.StmtContext(ctx, s.codeHash).QueryRowContext(ctx, key, nowNanos(now)).Scan(&held)
+	err = tx.StmtContext(ctx, s.codeHash).QueryRowContext(ctx, key, sqlstore.NowNanos(now)).Scan(&held)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
 	}
@@ -276,7 +277,7 @@ func (s *Store) AddCodeFailure(ctx context.Context, key string, maxFailures int,
 	}
 	defer tx.Rollback()
 	var failures int64
-	err = tx.StmtContext(ctx, s.addCodeFailure).QueryRowContext(ctx, key, nowNanos(now)).Scan(&failures)
+	err = tx.StmtContext(ctx, s.addCodeFailure).QueryRowContext(ctx, key, sqlstore.NowNanos(now)).Scan(&failures)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, store.ErrNotFound
 	}

@@ -20,20 +20,6 @@ ON CONFLICT (user_id, member) DO UPDATE SET doc = excluded.doc, updated_at = exc
 	deleteMetadataSQL = `DELETE FROM metadata WHERE user_id = ?1 AND member = ?2`
 )
 
-// metadataMember returns the member of m that name ("public", "private" or "unsafe") names, or
-// nil for any other name.
-func metadataMember(m *store.Metadata, name string) *[]byte {
-	switch name {
-	case "public":
-		return &m.Public
-	case "private":
-		return &m.Private
-	case "unsafe":
-		return &m.Unsafe
-	}
-	return nil
-}
-
 // GetMetadata implements [store.MetadataStore.GetMetadata] with one SELECT, so that the three
 // members come from one state of the database.
 func (s *Store) GetMetadata(ctx context.Context, userID string) (store.Metadata, error) {
@@ -54,7 +40,7 @@ func (s *Store) GetMetadata(ctx context.Context, userID string) (store.Metadata,
 		if err := rows.Scan(&member, &doc); err != nil {
 			return store.Metadata{}, s.fail(ctx, "get metadata", err)
 		}
-		if f := metadataMember(&m, member); f != nil && len(doc) > 0 {
+		if f := m.Member(member); f != nil && len(doc) > 0 {
 			*f = doc
 		}
 	}

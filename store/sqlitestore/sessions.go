@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/walletauth/walletauth/internal/sqlstore"
 	"github.com/walletauth/walletauth/store"
 )
 
@@ -124,7 +125,7 @@ func fromOptNanos(n sql.NullInt64) time.Time {
 	if !n.Valid {
 		return time.Time{}
 	}
-	return fromNanos(n.Int64)
+	return sqlstore.FromNanos(n.Int64)
 }
 
 // scanner is a *sql.Row or *sql.Rows.
@@ -172,7 +173,7 @@ func (s *Store) ListKeys(ctx context.Context, now time.Time) ([]store.SigningKey
 	if err := s.begin(ctx, keyRole); err != nil {
 		return nil, err
 	}
-	rows, err := s.listKeys.QueryContext(ctx, nowNanos(now))
+	rows, err := s.listKeys.QueryContext(ctx, sqlstore.NowNanos(now))
 	if err != nil {
 		return nil, s.fail(ctx, "list signing keys", err)
 	}
@@ -187,7 +188,7 @@ func (s *Store) ListKeys(ctx context.Context, now time.Time) ([]store.SigningKey
 		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &created, &notBefore, &expires); err != nil {
 			return nil, s.fail(ctx, "list signing keys", err)
 		}
-		k.CreatedAt, k.NotBefore, k.ExpiresAt = fromOptNanos(created), fromOptNanos(notBefore), fromNanos(expires)
+		k.CreatedAt, k.NotBefore, k.ExpiresAt = fromOptNanos(created), fromOptNanos(notBefore), sqlstore.FromNanos(expires)
 		keys = append(keys, k)
 	}
 	if err := rows.Err(); err != nil {
@@ -294,7 +295,7 @@ func scanSession(row scanner) (store.Session, error) {
 	}
 	v.ChainID = uint64(chainID)
 	v.RotatedAt, v.CreatedAt, v.LastUsedAt = fromOptNanos(rotated), fromOptNanos(created), fromOptNanos(lastUsed)
-	v.IdleExpiresAt, v.ExpiresAt, v.RevokedAt = fromNanos(idleExpires), fromNanos(expires), fromOptNanos(revoked)
+	v.IdleExpiresAt, v.ExpiresAt, v.RevokedAt = sqlstore.FromNanos(idleExpires), sqlstore.FromNanos(expires), fromOptNanos(revoked)
 	if len(v.PrevRefreshHash) == 0 {
 		v.PrevRefreshHash = nil
 	}
@@ -350,7 +351,7 @@ func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (store
 	if err := s.begin(ctx, sessionRole); err != nil {
 		return store.Session{}, err
 	}
-	v, err := scanSession(s.getSession.QueryRowContext(ctx, id, nowNanos(now)))
+	v, err := scanSession(s.getSession.QueryRowContext(ctx, id, sqlstore.NowNanos(now)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Session{}, store.ErrNotFound
 	}
@@ -446,7 +447,7 @@ func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) 
 	if err := s.begin(ctx, sessionRole); err != nil {
 		return nil, err
 	}
-	rows, err := s.listSessions.QueryContext(ctx, userID, nowNanos(now))
+	rows, err := s.listSessions.QueryContext(ctx, userID, sqlstore.NowNanos(now))
 	if err != nil {
 		return nil, s.fail(ctx, "list sessions", err)
 	}
@@ -471,7 +472,7 @@ func (s *Store) RevokedSince(ctx context.Context, since, now time.Time) ([]store
 	if err := s.begin(ctx, sessionRole); err != nil {
 		return nil, err
 	}
-	rows, err := s.revokedSince.QueryContext(ctx, nowNanos(since), nowNanos(now))
+	rows, err := s.revokedSince.QueryContext(ctx, sqlstore.NowNanos(since), sqlstore.NowNanos(now))
 	if err != nil {
 		return nil, s.fail(ctx, "list revocations", err)
 	}
@@ -485,7 +486,7 @@ func (s *Store) RevokedSince(ctx context.Context, since, now time.Time) ([]store
 		if err := rows.Scan(&r.SessionID, &revoked, &expires); err != nil {
 			return nil, s.fail(ctx, "list revocations", err)
 		}
-		r.RevokedAt, r.ExpiresAt = fromNanos(revoked), fromNanos(expires)
+		r.RevokedAt, r.ExpiresAt = sqlstore.FromNanos(revoked), sqlstore.FromNanos(expires)
 		list = append(list, r)
 	}
 	if err := rows.Err(); err != nil {

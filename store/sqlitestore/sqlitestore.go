@@ -6,17 +6,14 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"math"
-	"path"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/walletauth/walletauth/internal/sqlstore"
 	"github.com/walletauth/walletauth/store"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -323,40 +320,10 @@ func fileURI(p string) (string, error) {
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// A migration is one file of migrations/, named NNNN_description.sql; NNNN is its version.
-type migration struct {
-	version int64
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in order of version, which run from 1 without a gap.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names { // fs.Glob sorts
-		base := path.Base(name)
-		digits, _, ok := strings.Cut(base, "_")
-		v, err := strconv.ParseInt(digits, 10, 64)
-		if !ok || err != nil || v != int64(len(ms)+1) {
-			return nil, fmt.Errorf("migration %s: want a name starting with %04d_", base, len(ms)+1)
-		}
-		text, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(base, ".sql"), sql: string(text)})
-	}
-	return ms, nil
-}
-
 // migrate applies the migrations that db lacks, each in a transaction of its own that also
 // records it in schema_migrations.
 func migrate(ctx context.Context, db *sql.DB) error {
-	ms, err := migrations()
+	ms, err := sqlstore.LoadMigrations(migrationFiles, "migrations/*.sql")
 	if err != nil {
 		return err
 	}
@@ -376,13 +343,13 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	}
 	for _, m := range ms[current.Int64:] {
 		if err := apply(ctx, db, m); err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
 	return nil
 }
 
-func apply(ctx context.Context, db *sql.DB, m migration) error {
+func apply(ctx context.Context, db *sql.DB, m sqlstore.Migration) error {
 	tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: see writerParams
 	if err != nil {
 		return err
@@ -390,17 +357,17 @@ func apply(ctx context.Context, db *sql.DB, m migration) error {
 	defer tx.Rollback()
 	// Another process may have applied it since we looked.
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?1`, m.version).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?1`, m.Version).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)`,
-		m.version, m.name, time.Now().UnixNano()); err != nil {
+		m.Version, m.Name, time.Now().UnixNano()); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -430,34 +397,6 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 	return fmt.Errorf("sqlitestore: %s: %w", op, err)
 }
 
-// The range of times that Unix nanoseconds hold: from 1677 to 2262.
-var (
-	minTime = time.Unix(0, math.MinInt64)
-	maxTime = time.Unix(0, math.MaxInt64)
-)
-
-// nanos returns t as Unix nanoseconds, or false when t is out of their range.
-func nanos(t time.Time) (int64, bool) {
-	if t.Before(minTime) || t.After(maxTime) {
-		return 0, false
-	}
-	return t.UnixNano(), true
-}
-
-// nowNanos returns the caller's now as Unix nanoseconds, clamped to their range: every stored time
-// is in range, so comparisons with a clamped now come out as with the real one.
-func nowNanos(t time.Time) int64 {
-	switch {
-	case t.Before(minTime):
-		return math.MinInt64
-	case t.After(maxTime):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }
-
 // CreateNonce implements [store.NonceStore.CreateNonce]. Times outside the years 1678 to 2261
 // give an error wrapping [store.ErrInvalid].
 func (s *Store) CreateNonce(ctx context.Context, n store.Nonce, now time.Time) error {
@@ -468,7 +407,7 @@ func (s *Store) CreateNonce(ctx context.Context, n store.Nonce, now time.Time) e
 	if err := s.begin(ctx, nonceRole); err != nil {
 		return err
 	}
-	nowNs := nowNanos(now)
+	nowNs := sqlstore.NowNanos(now)
 	res, err := s.createNonce.ExecContext(ctx, n.Value, n.Address, int64(n.ChainID), issued, expires, int64(n.Failures), nowNs)
 	if err != nil {
 		return s.fail(ctx, "create nonce", err)
@@ -499,9 +438,9 @@ func scanNonce(row *sql.Row, value string) (store.Nonce, error) {
 	}
 	n.ChainID = uint64(chainID)
 	if issued.Valid {
-		n.IssuedAt = fromNanos(issued.Int64)
+		n.IssuedAt = sqlstore.FromNanos(issued.Int64)
 	}
-	n.ExpiresAt = fromNanos(expires)
+	n.ExpiresAt = sqlstore.FromNanos(expires)
 	n.Failures = int(failures)
 	return n, nil
 }
@@ -511,7 +450,7 @@ func (s *Store) GetNonce(ctx context.Context, value string, now time.Time) (stor
 	if err := s.begin(ctx, nonceRole); err != nil {
 		return store.Nonce{}, err
 	}
-	n, err := scanNonce(s.getNonce.QueryRowContext(ctx, value, nowNanos(now)), value)
+	n, err := scanNonce(s.getNonce.QueryRowContext(ctx, value, sqlstore.NowNanos(now)), value)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Nonce{}, store.ErrNotFound
 	}
@@ -526,7 +465,7 @@ func (s *Store) ConsumeNonce(ctx context.Context, value string, now time.Time) (
 	if err := s.begin(ctx, nonceRole); err != nil {
 		return store.Nonce{}, err
 	}
-	n, err := scanNonce(s.consumeNonce.QueryRowContext(ctx, value, nowNanos(now)), value)
+	n, err := scanNonce(s.consumeNonce.QueryRowContext(ctx, value, sqlstore.NowNanos(now)), value)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Nonce{}, store.ErrNotFound
 	}
@@ -542,7 +481,7 @@ func (s *Store) AddNonceFailure(ctx context.Context, value string, now time.Time
 		return 0, err
 	}
 	var failures int64
-	err := s.addNonceFailure.QueryRowContext(ctx, value, nowNanos(now)).Scan(&failures)
+	err := s.addNonceFailure.QueryRowContext(ctx, value, sqlstore.NowNanos(now)).Scan(&failures)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, store.ErrNotFound
 	}
@@ -569,11 +508,11 @@ func (s *Store) IncrementCounter(ctx context.Context, key string, window time.Du
 	if window <= 0 {
 		return 0, time.Time{}, errWindow
 	}
-	nowNs, ok := nanos(now)
+	nowNs, ok := sqlstore.Nanos(now)
 	if !ok {
 		return 0, time.Time{}, fmt.Errorf("sqlitestore: counter time %v out of range: %w", now, store.ErrInvalid)
 	}
-	resetNs, ok := nanos(now.Add(window))
+	resetNs, ok := sqlstore.Nanos(now.Add(window))
 	if !ok || resetNs < nowNs {
 		return 0, time.Time{}, fmt.Errorf("sqlitestore: counter window end %v out of range: %w", now.Add(window), store.ErrInvalid)
 	}
@@ -588,7 +527,7 @@ func (s *Store) IncrementCounter(ctx context.Context, key string, window time.Du
 		// Best effort, as in CreateNonce.
 		_, _ = s.purgeCounters.ExecContext(ctx, nowNs, purgeLimit)
 	}
-	return count, fromNanos(resetAt), nil
+	return count, sqlstore.FromNanos(resetAt), nil
 }
 
 // ResetCounter implements [store.CounterStore.ResetCounter].
