@@ -295,9 +295,10 @@ func (c *Config) setDefaults() error {
 //
 // When the session store or the key store implements [store.Watcher] (pgstore, redisstore and
 // memstore do), Start also watches it and syncs as soon as it reports a revocation or a key
-// change made by any instance, so that they reach this one within a fraction of a second; the
-// periodic poll remains, and bounds the delay when a push is lost. A watch that fails is logged
-// and started again, with a delay growing up to SyncInterval, and every new watch syncs once.
+// change made by any instance, reading only what changed (the revocations or the keys), so that
+// they reach this one within a fraction of a second; the periodic poll remains, and bounds the
+// delay when a push is lost. A watch that fails is logged and started again, with a delay
+// growing up to SyncInterval, and every new watch syncs everything once.
 func (m *Manager) Start(ctx context.Context) {
 	m.loopMu.Lock()
 	defer m.loopMu.Unlock()
@@ -307,8 +308,11 @@ func (m *Manager) Start(ctx context.Context) {
 	ctx, m.cancel = context.WithCancel(ctx)
 	done := make(chan struct{})
 	m.done = done
+	// A push adds what it calls for to pending and wakes the loop, which reads only that.
+	var pending atomic.Uint32
 	pokes := make(chan struct{}, 1)
-	poke := func(store.Change) {
+	poke := func(c store.Change) {
+		pending.Or(uint32(syncFor(c)))
 		select {
 		case pokes <- struct{}{}:
 		default: // a sync is due already; it will see this change too
@@ -326,10 +330,12 @@ func (m *Manager) Start(ctx context.Context) {
 		defer t.Stop()
 		var last time.Time // of the last sync on a push, by the monotonic clock
 		for {
+			what := syncAll
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				pending.Store(0) // this sync reads everything, after any push so far
 			case <-pokes:
 				// Pushes coming in a burst (a user signing out of every device, say) make one
 				// sync each minPushGap at most.
@@ -341,8 +347,11 @@ func (m *Manager) Start(ctx context.Context) {
 					}
 				}
 				last = time.Now()
+				if what = syncWhat(pending.Swap(0)); what == 0 {
+					continue // a tick has read it all already
+				}
 			}
-			if err := m.Sync(ctx); err != nil && ctx.Err() == nil {
+			if err := m.sync(ctx, what); err != nil && ctx.Err() == nil {
 				m.log.LogAttrs(ctx, slog.LevelWarn, "session: sync failed", slog.Any("error", err))
 			}
 		}
@@ -426,23 +435,49 @@ func (m *Manager) Close() error {
 // revocations old enough to no longer matter leave it, the key set is reloaded, and a new key is
 // created when the newest one's signing period is over. It is what [Manager.Start] runs every
 // SyncInterval; tests call it directly. Every step is tried; the error joins the failures.
-func (m *Manager) Sync(ctx context.Context) error {
+func (m *Manager) Sync(ctx context.Context) error { return m.sync(ctx, syncAll) }
+
+// syncWhat is what a sync reads from the store: the revocations, the keys, or both.
+type syncWhat uint32
+
+const (
+	syncRevocations syncWhat = 1 << iota
+	syncKeys
+	syncAll = syncRevocations | syncKeys
+)
+
+// syncFor is what a sync must read after a change that a store pushed: a live watch may have
+// missed anything before it.
+func syncFor(c store.Change) syncWhat {
+	switch c {
+	case store.ChangeRevoked:
+		return syncRevocations
+	case store.ChangeKeys:
+		return syncKeys
+	}
+	return syncAll
+}
+
+// sync is [Manager.Sync] for a part of what it reads.
+func (m *Manager) sync(ctx context.Context, what syncWhat) error {
 	m.syncMu.Lock()
 	defer m.syncMu.Unlock()
 	now := m.now()
 	var errs []error
-	if err := m.retryRevocations(ctx, now); err != nil {
-		errs = append(errs, err)
+	if what&syncRevocations != 0 {
+		if err := m.retryRevocations(ctx, now); err != nil {
+			errs = append(errs, err)
+		}
+		since := m.lastPoll.Add(-(m.cfg.SyncInterval + m.cfg.ClockSkew + pollOverlap))
+		if revs, err := m.cfg.Sessions.RevokedSince(ctx, since, now); err != nil {
+			errs = append(errs, fmt.Errorf("session: polling revocations: %w", err))
+		} else {
+			m.addRevocations(revs, now)
+			m.lastPoll = now
+		}
+		m.revoked.prune(now)
 	}
-	since := m.lastPoll.Add(-(m.cfg.SyncInterval + m.cfg.ClockSkew + pollOverlap))
-	if revs, err := m.cfg.Sessions.RevokedSince(ctx, since, now); err != nil {
-		errs = append(errs, fmt.Errorf("session: polling revocations: %w", err))
-	} else {
-		m.addRevocations(revs, now)
-		m.lastPoll = now
-	}
-	m.revoked.prune(now)
-	if m.static == nil {
+	if what&syncKeys != 0 && m.static == nil {
 		if err := m.syncKeys(ctx, now, true); err != nil {
 			errs = append(errs, err)
 		}

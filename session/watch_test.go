@@ -159,3 +159,53 @@ func TestCloseEndsWatches(t *testing.T) {
 		t.Fatal("Close did not return within 5s while watching")
 	}
 }
+
+// countingStore counts the reads of revocations and keys.
+type countingStore struct {
+	*memstore.Store
+	revokedSince, listKeys atomic.Int32
+}
+
+func (c *countingStore) RevokedSince(ctx context.Context, since, now time.Time) ([]store.Revocation, error) {
+	c.revokedSince.Add(1)
+	return c.Store.RevokedSince(ctx, since, now)
+}
+
+func (c *countingStore) ListKeys(ctx context.Context, now time.Time) ([]store.SigningKey, error) {
+	c.listKeys.Add(1)
+	return c.Store.ListKeys(ctx, now)
+}
+
+func TestPushReadsWhatChanged(t *testing.T) {
+	e := newEnv(t)
+	counting := &countingStore{Store: e.st}
+	a := e.manager(noPoll)
+	b := e.manager(noPoll, func(c *session.Config) { c.Sessions, c.Keys = counting, counting })
+	loaded := counting.listKeys.Load() // New read the keys once
+	b.Start(context.Background())
+	within(t, "B reads everything when its watch is live", func() bool {
+		return counting.revokedSince.Load() >= 2 && counting.listKeys.Load() >= loaded+1
+	})
+	time.Sleep(100 * time.Millisecond) // let that sync finish: no push is coming meanwhile
+	revoked, keys := counting.revokedSince.Load(), counting.listKeys.Load()
+
+	tok := e.create(a, alice)
+	if err := a.Revoke(context.Background(), tok.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	within(t, "B refuses the revoked session's token", func() bool {
+		_, err := b.Verify(tok.AccessToken)
+		return errors.Is(err, session.ErrSessionRevoked)
+	})
+	if got := counting.listKeys.Load(); got != keys {
+		t.Errorf("a revocation made B read the keys (%d reads, was %d)", got, keys)
+	}
+	if err := a.RotateKeys(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	within(t, "B reads the keys after a key change", func() bool { return counting.listKeys.Load() > keys })
+	time.Sleep(100 * time.Millisecond)
+	if got := counting.revokedSince.Load(); got != revoked+1 {
+		t.Errorf("B read revocations %d times for one revocation and one key change, want 1", got-revoked)
+	}
+}
