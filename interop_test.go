@@ -15,30 +15,18 @@ import (
 	"time"
 
 	"github.com/walletauth/walletauth"
+	"github.com/walletauth/walletauth/internal/testutil"
 	"github.com/walletauth/walletauth/store/memstore"
 )
-
-// requireInteropTool skips the test when a tool or file it needs is missing, or fails it when
-// WALLETAUTH_REQUIRE_SERVICES=1 (as CI sets).
-func requireInteropTool(t *testing.T, ok bool, what string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("WALLETAUTH_REQUIRE_SERVICES") == "1" {
-		t.Fatalf("%s, and WALLETAUTH_REQUIRE_SERVICES=1 requires the JavaScript interop test", what)
-	}
-	t.Skipf("%s: skipping the JavaScript interop test", what)
-}
 
 // TestInteropJavaScript signs in with the reference JavaScript libraries — siwe builds the
 // message, an ethers Wallet signs it, jose verifies the access token against /auth/jwks.json —
 // through interop/siwe_client.mjs.
 func TestInteropJavaScript(t *testing.T) {
 	node, err := exec.LookPath("node")
-	requireInteropTool(t, err == nil, "node is not installed")
+	testutil.Need(t, err == nil, "node is not installed")
 	_, err = os.Stat(filepath.Join("interop", "node_modules", "siwe"))
-	requireInteropTool(t, err == nil, "interop/node_modules is missing (run `npm ci` in interop/)")
+	testutil.Need(t, err == nil, "interop/node_modules is missing (run `npm ci` in interop/)")
 
 	ctx := context.Background()
 	st := memstore.New()

@@ -11,24 +11,13 @@ import (
 	"time"
 
 	"github.com/pquerna/otp/totp"
+
+	"github.com/walletauth/walletauth/internal/testutil"
 )
 
 // moduleRoot is the module's root seen from this package's directory (go test runs a package's
 // tests in its directory).
 const moduleRoot = ".."
-
-// requireInteropTool skips the test when a tool or file it needs is missing, or fails it when
-// WALLETAUTH_REQUIRE_SERVICES=1 (as CI sets).
-func requireInteropTool(t *testing.T, ok bool, what string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("WALLETAUTH_REQUIRE_SERVICES") == "1" {
-		t.Fatalf("%s, and WALLETAUTH_REQUIRE_SERVICES=1 requires the JavaScript interop test", what)
-	}
-	t.Skipf("%s: skipping the JavaScript interop test", what)
-}
 
 // otplibCode runs interop/totp.mjs, which computes a code with the npm package otplib; epoch 0
 // means now.
@@ -53,9 +42,9 @@ func otplibCode(t *testing.T, node, secret string, epoch int64) string {
 // accepted — the current code to confirm, then codes of later steps to verify.
 func TestInteropOtplib(t *testing.T) {
 	node, err := exec.LookPath("node")
-	requireInteropTool(t, err == nil, "node is not installed")
+	testutil.Need(t, err == nil, "node is not installed")
 	_, err = os.Stat(filepath.Join(moduleRoot, "interop", "node_modules", "otplib"))
-	requireInteropTool(t, err == nil, "interop/node_modules/otplib is missing (run `npm ci` in interop/)")
+	testutil.Need(t, err == nil, "interop/node_modules/otplib is missing (run `npm ci` in interop/)")
 
 	ctx := context.Background()
 	e := newEnv(t, nil)

@@ -32,19 +32,6 @@ import (
 	"github.com/walletauth/walletauth/oauthlink"
 )
 
-// need skips the test when something it needs is missing, or fails it when
-// WALLETAUTH_REQUIRE_SERVICES=1 (as CI sets).
-func need(t *testing.T, ok bool, what string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("WALLETAUTH_REQUIRE_SERVICES") == "1" {
-		t.Fatalf("%s, and WALLETAUTH_REQUIRE_SERVICES=1 requires the Chromium test of the demo page", what)
-	}
-	t.Skipf("%s: skipping the Chromium test of the demo page", what)
-}
-
 // startDemo runs the whole demo (SQLite in a temporary directory) on an httptest server whose
 // URL is the origin. testRoutes may add routes for the test alone, next to the demo's.
 func startDemo(t *testing.T, opts options, testRoutes ...func(*http.ServeMux)) *httptest.Server {
@@ -94,17 +81,17 @@ func startDemo(t *testing.T, opts options, testRoutes ...func(*http.ServeMux)) *
 // (linked, refused to a second user, unlinked). Screenshots land in e2e/out/.
 func TestDemoChromium(t *testing.T) {
 	node, err := exec.LookPath("node")
-	need(t, err == nil, "node is not installed")
+	testutil.Need(t, err == nil, "node is not installed")
 	for _, pkg := range []string{"playwright-core", "ethers", "otplib"} {
 		_, err = os.Stat(filepath.Join("e2e", "node_modules", pkg))
-		need(t, err == nil, "e2e/node_modules/"+pkg+" is missing (run `npm ci` in examples/server/e2e/)")
+		testutil.Need(t, err == nil, "e2e/node_modules/"+pkg+" is missing (run `npm ci` in examples/server/e2e/)")
 	}
 	chromium := os.Getenv("CHROMIUM")
 	if chromium == "" {
 		chromium = "/usr/bin/chromium"
 	}
 	_, err = os.Stat(chromium)
-	need(t, err == nil, chromium+" is missing (apt-get install chromium)")
+	testutil.Need(t, err == nil, chromium+" is missing (apt-get install chromium)")
 
 	// A 3-second access token, so the test sees the page renew it by itself. The log goes to
 	// codes, which keeps what the development sender (profile.LogSender) "sends", for the

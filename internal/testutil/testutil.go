@@ -4,6 +4,7 @@ package testutil
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -83,15 +84,23 @@ func RedisURL() string {
 // PostgreSQL, Redis, Node or Chromium then fail instead of skipping when it is missing.
 func ServicesRequired() bool { return os.Getenv("WALLETAUTH_REQUIRE_SERVICES") == "1" }
 
-// NeedService ends the test when a service it needs is unreachable (err is not nil): it skips
-// with a message naming the service, or fails when [ServicesRequired].
-func NeedService(t testing.TB, service string, err error) {
+// Need ends the test when something it needs is missing (ok is false; what says what is
+// missing): it skips with a message, or fails when [ServicesRequired].
+func Need(t testing.TB, ok bool, what string) {
 	t.Helper()
-	if err == nil {
+	if ok {
 		return
 	}
 	if ServicesRequired() {
-		t.Fatalf("%s is unreachable (%v), and WALLETAUTH_REQUIRE_SERVICES=1 requires it", service, err)
+		t.Fatalf("%s, and WALLETAUTH_REQUIRE_SERVICES=1 requires this test", what)
 	}
-	t.Skipf("skipping: %s is unreachable (%v); set WALLETAUTH_REQUIRE_SERVICES=1 to make this a failure", service, err)
+	t.Skipf("skipping: %s; set WALLETAUTH_REQUIRE_SERVICES=1 to make this a failure", what)
+}
+
+// NeedService is [Need] for a server the test needs, which err says is unreachable (when not nil).
+func NeedService(t testing.TB, service string, err error) {
+	t.Helper()
+	if err != nil {
+		Need(t, false, fmt.Sprintf("%s is unreachable (%v)", service, err))
+	}
 }
