@@ -2,6 +2,8 @@ package walletauth
 
 import (
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -23,15 +25,67 @@ func newCookieNames(secure bool) cookieNames {
 // setCookie sets an HttpOnly, SameSite=Lax cookie that lives until expires; Secure unless the
 // origin is plain-http localhost. The access cookie is scoped to the whole site (the app's routes
 // read it); the refresh cookie only to the handler's routes.
+//
+// The header is written directly when the value and path need no sanitising (always, for the
+// tokens walletauth makes: base64url and dots): the same bytes as net/http's Cookie.String
+// (tested, and fuzzed against it), without its byte-by-byte sanitising and allocations, which
+// cost ≈ 2 µs a cookie on the sign-in path. Anything else goes through http.SetCookie.
 func (a *Auth) setCookie(w http.ResponseWriter, name, value, path string, expires time.Time) {
 	maxAge := int(expires.Sub(a.cfg.Clock()).Seconds())
 	if maxAge < 1 {
 		maxAge = 1
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: name, Value: value, Path: path, MaxAge: maxAge,
-		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode,
-	})
+	if name == "" || strings.IndexByte(name, '/') >= 0 || !plainCookieBytes(name) || !plainCookieBytes(value) || !plainCookieBytes(path) {
+		http.SetCookie(w, &http.Cookie{
+			Name: name, Value: value, Path: path, MaxAge: maxAge,
+			HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode,
+		})
+		return
+	}
+	attrs := "; HttpOnly; SameSite=Lax"
+	if a.secure {
+		attrs = "; HttpOnly; Secure; SameSite=Lax"
+	}
+	var b strings.Builder
+	b.Grow(len(name) + len(value) + len(path) + len(attrs) + 32)
+	b.WriteString(name)
+	b.WriteByte('=')
+	b.WriteString(value)
+	if path != "" {
+		b.WriteString("; Path=")
+		b.WriteString(path)
+	}
+	b.WriteString("; Max-Age=")
+	var n [20]byte
+	b.Write(strconv.AppendInt(n[:0], int64(maxAge), 10))
+	b.WriteString(attrs)
+	h := w.Header()
+	h["Set-Cookie"] = append(h["Set-Cookie"], b.String())
+}
+
+// plainCookie marks the bytes that net/http passes through unchanged in a cookie's value and
+// path, and (but for '/') in its name: letters, digits and "-._~/!#$%&'*+^`|".
+var plainCookie = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "-._~/!#$%&'*+^`|" {
+		t[c] = true
+	}
+	return t
+}()
+
+// plainCookieBytes reports whether s has only plainCookie bytes.
+func plainCookieBytes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !plainCookie[s[i]] {
+			return false
+		}
+	}
+	return true
 }
 
 func (a *Auth) clearCookie(w http.ResponseWriter, name, path string) {
