@@ -188,7 +188,13 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) error
 		return badRequest("the body is empty; send a JSON object")
 	}
 	// json.Unmarshal checks the whole input first: one value and nothing after it.
-	if err := json.Unmarshal(buf.Bytes(), v); err != nil {
+	var err error
+	if sr, ok := v.(*signedRequest); ok {
+		err = decodeSignedRequest(buf.Bytes(), sr) // the sign-in path: the same result, faster
+	} else {
+		err = json.Unmarshal(buf.Bytes(), v)
+	}
+	if err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
 			return badRequest("field " + strconv.Quote(typeErr.Field) + " has the wrong type")
