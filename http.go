@@ -146,18 +146,38 @@ var (
 	hdrNosniff = []string{"nosniff"}
 )
 
+// writeJSON answers with v as JSON and a newline, encoded into a pooled buffer (Write copies it).
+// A token response is written directly (tokenResponse.appendJSON); anything else, and a token
+// response with a string to escape, by encoding/json.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil { // only a bug can make the handler's own values unencodable
-		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal_error","message":"internal error"}}`)
+	buf := bodyPool.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 2*MaxBodyBytes {
+			bodyPool.Put(buf)
+		}
+	}()
+	buf.Reset()
+	done := false
+	if tr, ok := v.(*tokenResponse); ok {
+		var b []byte
+		if b, done = tr.appendJSON(buf.AvailableBuffer()); done {
+			buf.Write(append(b, '\n'))
+		}
+	}
+	if !done {
+		if err := json.NewEncoder(buf).Encode(v); err != nil { // only a bug can make the handler's own values unencodable
+			status = http.StatusInternalServerError
+			buf.Reset()
+			buf.WriteString(`{"error":{"code":"internal_error","message":"internal error"}}` + "\n")
+		}
 	}
 	h := w.Header()
 	h["Content-Type"], h["Cache-Control"], h["X-Content-Type-Options"] = hdrJSON, hdrNoStore, hdrNosniff
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(buf.Bytes())
 }
 
-// bodyPool holds the buffers request bodies are read into.
+// bodyPool holds the buffers request bodies are read into and responses encoded into.
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // readJSON decodes the request body into v: at most MaxBodyBytes, exactly one JSON value, the
