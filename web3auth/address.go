@@ -8,17 +8,30 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 )
 
-var keccakPool = sync.Pool{New: func() any { return crypto.NewKeccakState() }}
+// keccakBuf is a Keccak-256 state with room for its input and output: hashing through it lets
+// no caller's buffer escape to the heap (as passing it to the state's interface methods would).
+type keccakBuf struct {
+	h   crypto.KeccakState
+	in  []byte
+	out [32]byte
+}
+
+var keccakPool = sync.Pool{New: func() any { return &keccakBuf{h: crypto.NewKeccakState()} }}
 
 // keccak256 hashes the concatenation of parts into out, without allocating.
 func keccak256(out *[32]byte, parts ...[]byte) {
-	h := keccakPool.Get().(crypto.KeccakState)
-	h.Reset()
+	k := keccakPool.Get().(*keccakBuf)
+	k.in = k.in[:0]
 	for _, p := range parts {
-		h.Write(p)
+		k.in = append(k.in, p...)
 	}
-	h.Read(out[:])
-	keccakPool.Put(h)
+	k.h.Reset()
+	k.h.Write(k.in)
+	k.h.Read(k.out[:])
+	*out = k.out
+	if cap(k.in) <= 2*MaxMessageLength {
+		keccakPool.Put(k)
+	}
 }
 
 // ParseAddress parses an account address in its EIP-55 mixed-case checksum form, as EIP-4361
@@ -78,6 +91,15 @@ func unhex(c byte) byte {
 		return c - 'a' + 10
 	}
 	return c - 'A' + 10
+}
+
+// FormatAddress returns a in its EIP-55 mixed-case checksum form, as [common.Address.Hex] does,
+// but with a pooled Keccak state: one allocation (the string) instead of three.
+func FormatAddress(a common.Address) string {
+	var b [42]byte
+	b[0], b[1] = '0', 'x'
+	checksumHex((*[40]byte)(b[2:]), &a)
+	return string(b[:])
 }
 
 // checksumMatches reports whether digits (40 hex characters) spell a in EIP-55 form.

@@ -57,6 +57,13 @@ func FuzzSignature(f *testing.F) {
 	f.Add("0x" + hex.EncodeToString(make([]byte, 64)))
 	f.Fuzz(func(t *testing.T, s string) {
 		sig, err := web3auth.DecodeSignatureHex(s)
+		if len(s) >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && len(s)%2 == 0 && len(s)/2-1 <= web3auth.MaxSignatureLength {
+			// The encoding's checks passed: the digits decode exactly as encoding/hex decodes them.
+			want, herr := hex.DecodeString(s[2:])
+			if (herr == nil) != (err == nil) || herr == nil && !bytes.Equal(sig, want) {
+				t.Fatalf("DecodeSignatureHex(%q) = %x, %v; encoding/hex: %x, %v", s, sig, err, want, herr)
+			}
+		}
 		if err != nil {
 			if sig != nil || !errors.Is(err, web3auth.ErrInvalidSignatureFormat) {
 				t.Fatalf("DecodeSignatureHex(%q) = %x, %v", s, sig, err)

@@ -154,7 +154,7 @@ func (s *Service) Challenge(ctx context.Context, req ChallengeRequest) (*Challen
 	now := s.cfg.Clock()
 	n := store.Nonce{ChainID: req.ChainID, IssuedAt: now, ExpiresAt: now.Add(s.cfg.NonceLifetime)}
 	if hasAddr {
-		n.Address = req.Address.Hex()
+		n.Address = FormatAddress(req.Address)
 	}
 	var err error
 	for range 3 { // a collision of 128-bit nonces will not happen; a retry costs nothing if it does

@@ -3,7 +3,6 @@ package web3auth
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"math/big"
 	"strconv"
@@ -47,9 +46,12 @@ func DecodeSignatureHex(s string) ([]byte, error) {
 	case (len(s)-2)/2 > MaxSignatureLength:
 		return nil, &SignatureFormatError{Reason: "longer than " + strconv.Itoa(MaxSignatureLength) + " bytes"}
 	}
-	sig := make([]byte, (len(s)-2)/2)
-	if _, err := hex.Decode(sig, []byte(s[2:])); err != nil {
+	if !validChars(s[2:], &hexDigits, false) {
 		return nil, &SignatureFormatError{Reason: "not hexadecimal"}
+	}
+	sig := make([]byte, (len(s)-2)/2)
+	for i := range sig {
+		sig[i] = unhex(s[2+2*i])<<4 | unhex(s[3+2*i])
 	}
 	return sig, nil
 }

@@ -175,6 +175,31 @@ func TestParseAddress(t *testing.T) {
 	}
 }
 
+// TestFormatAddress: FormatAddress spells addresses as go-ethereum's Address.Hex does, and
+// ParseAddress takes them back, with one allocation.
+func TestFormatAddress(t *testing.T) {
+	addrs := []common.Address{{}, common.HexToAddress("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2")}
+	for b := range 256 {
+		var a common.Address
+		for i := range a {
+			a[i] = byte(b*31 + i*7)
+		}
+		addrs = append(addrs, a)
+	}
+	for _, a := range addrs {
+		s := web3auth.FormatAddress(a)
+		if s != a.Hex() {
+			t.Fatalf("FormatAddress(%x) = %s, want %s", a[:], s, a.Hex())
+		}
+		if back, err := web3auth.ParseAddress(s); err != nil || back != a {
+			t.Fatalf("ParseAddress(%s) = %x, %v", s, back[:], err)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = web3auth.FormatAddress(addrs[1]) }); n > 1 {
+		t.Errorf("%v allocations, want 1", n)
+	}
+}
+
 type recordingVerifier struct {
 	calls int
 	err   error
