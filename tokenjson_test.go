@@ -47,7 +47,7 @@ func TestTokenResponseJSON(t *testing.T) {
 		{Status: "complete", AccessToken: "eyJ.eyJ.sig", ExpiresAt: "2026-11-29T15:01:00Z", User: user},
 		{AccessToken: "a", ExpiresAt: "e", RefreshToken: "s.r", RefreshExpiresAt: "2026-12-29T15:00:00Z"},
 		{AccessToken: "a", ExpiresAt: "e", RefreshExpiresAt: "only the time"},
-		{AccessToken: "a", User: &userView{ID: "u"}},                         // wallets null
+		{AccessToken: "a", User: &userView{ID: "u"}},                          // wallets null
 		{AccessToken: "a", User: &userView{ID: "u", Wallets: []walletView{}}}, // wallets []
 		{AccessToken: "<script>&amp;"},
 		{AccessToken: `quote " and \ backslash`},
