@@ -260,7 +260,7 @@ func (s *Service) Verify(ctx context.Context, message, signature string) (*Accou
 // failure count, and that the message was not made before its nonce.
 func (s *Service) checkNonce(m *Message, n *store.Nonce) error {
 	switch {
-	case n.Address != "" && common.HexToAddress(n.Address) != m.Address:
+	case n.Address != "" && !sameAddress(n.Address, &m.Address):
 		return &ValidationError{Err: ErrNonceInvalid, Field: "nonce", Want: "a nonce issued to this address"}
 	case n.ChainID != 0 && n.ChainID != m.ChainID:
 		return &ValidationError{Err: ErrNonceInvalid, Field: "nonce", Want: "a nonce issued for this chain"}
@@ -270,6 +270,13 @@ func (s *Service) checkNonce(m *Message, n *store.Nonce) error {
 		return &ValidationError{Err: ErrIssuedTooLongAgo, Field: "issued-at", Want: "a time after the nonce was issued"}
 	}
 	return nil
+}
+
+// sameAddress reports whether s, "0x" and 40 hex digits in any case, is a. The nonce's address
+// was written by Challenge in EIP-55 form; a store may have folded its case, nothing else.
+func sameAddress(s string, a *common.Address) bool {
+	b, err := decodeAddress(s)
+	return err == nil && b == *a
 }
 
 // countFailure records a failed attempt on the nonce and deletes it when its attempts are spent.
