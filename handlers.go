@@ -181,7 +181,7 @@ func (a *Auth) handleVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	addr, ip := web3auth.FormatAddress(acct.Address), a.clientIP(r).String()
+	addr, ip := acct.AddressHex, a.clientIP(r).String()
 	user, created, err := a.userFor(ctx, acct, addr)
 	if err != nil {
 		a.fail(w, r, "sign_in", err)

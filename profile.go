@@ -181,7 +181,7 @@ func (a *Auth) handleLinkWallet(w http.ResponseWriter, r *http.Request, id *Iden
 		return
 	}
 	ctx := r.Context()
-	addr := web3auth.FormatAddress(acct.Address)
+	addr := acct.AddressHex
 	err := a.cfg.Store.LinkWallet(ctx, id.UserID, store.Wallet{Address: addr, ChainID: acct.ChainID, LinkedAt: a.cfg.Clock()})
 	switch {
 	case errors.Is(err, store.ErrConflict):

@@ -129,6 +129,14 @@ func ParseMessage(text string) (*Message, error) {
 	return &m, nil
 }
 
+// addressLine returns the address line of a text that ParseMessage accepted: the second line,
+// which it checked is the message's address in EIP-55 form (so no checksum is computed again).
+func addressLine(text string) string {
+	_, rest, _ := strings.Cut(text, "\n")
+	l, _, _ := strings.Cut(rest, "\n")
+	return l
+}
+
 type parser struct {
 	rest string // what is left of the text
 	line int    // number of the line last read

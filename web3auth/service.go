@@ -190,7 +190,9 @@ func (s *Service) Challenge(ctx context.Context, req ChallengeRequest) (*Challen
 // Account is a verified sign-in.
 type Account struct {
 	Address common.Address
-	ChainID uint64
+	// AddressHex is Address in EIP-55 form, as the signed message spells it.
+	AddressHex string
+	ChainID    uint64
 	// Message is the parsed message that was signed.
 	Message *Message
 }
@@ -253,7 +255,7 @@ func (s *Service) Verify(ctx context.Context, message, signature string) (*Accou
 	if err := s.checkNonce(m, &n); err != nil {
 		return nil, err
 	}
-	return &Account{Address: m.Address, ChainID: m.ChainID, Message: m}, nil
+	return &Account{Address: m.Address, AddressHex: addressLine(message), ChainID: m.ChainID, Message: m}, nil
 }
 
 // checkNonce checks the stored nonce against the message: the binding to account and chain, the

@@ -89,7 +89,7 @@ func TestServiceSignIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if acct.Address != f.addr || acct.ChainID != 1 || acct.Message.Nonce != m.Nonce {
+	if acct.Address != f.addr || acct.AddressHex != f.addr.Hex() || acct.ChainID != 1 || acct.Message.Nonce != m.Nonce {
 		t.Errorf("account %+v", acct)
 	}
 	// Replay: the nonce is used up.

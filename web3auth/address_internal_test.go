@@ -1,6 +1,9 @@
 package web3auth
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -21,6 +24,30 @@ func TestSameAddress(t *testing.T) {
 	for _, bad := range []string{FormatAddress(other), "", "0x", s[2:], s[:41], s + "0", "0X" + s[2:], " " + s, s[:40] + "zz"} {
 		if sameAddress(bad, &a) {
 			t.Errorf("sameAddress(%q) = true", bad)
+		}
+	}
+}
+
+// TestAddressLine: for every message the parser accepts (the EIP-4361 parsing vectors), the
+// address line that Verify hands out is the parsed address in EIP-55 form.
+func TestAddressLine(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "parsing_positive.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vectors map[string]struct {
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal(raw, &vectors); err != nil || len(vectors) == 0 {
+		t.Fatalf("vectors: %v", err)
+	}
+	for name, v := range vectors {
+		m, err := ParseMessage(v.Message)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := addressLine(v.Message); got != m.Address.Hex() {
+			t.Errorf("%s: address line %q, want %q", name, got, m.Address.Hex())
 		}
 	}
 }
