@@ -23,21 +23,31 @@ var signedParsers fastjson.ParserPool
 // fastjson's strict validator, and the right types. Everything else — including every error — is
 // json.Unmarshal's own answer. FuzzDecodeSignedRequest compares the two on arbitrary bodies.
 func decodeSignedRequest(b []byte, req *signedRequest) error {
+	if decodeSignedFast(b, req) {
+		return nil
+	}
+	*req = signedRequest{} // from a clean start, whatever the fast way set
+	return json.Unmarshal(b, req)
+}
+
+// decodeSignedFast decodes b into req with fastjson and reports true, or reports false when b is
+// not one it can read exactly as encoding/json does.
+func decodeSignedFast(b []byte, req *signedRequest) bool {
 	if !utf8.Valid(b) || bytes.Contains(b, []byte(`\u`)) || fastjson.ValidateBytes(b) != nil {
-		return json.Unmarshal(b, req)
+		return false
 	}
 	p := signedParsers.Get()
 	defer signedParsers.Put(p)
 	v, err := p.ParseBytes(b)
 	if err != nil {
-		return json.Unmarshal(b, req)
+		return false
 	}
 	switch v.Type() {
 	case fastjson.TypeNull:
-		return nil
+		return true
 	case fastjson.TypeObject:
 	default:
-		return json.Unmarshal(b, req)
+		return false // encoding/json's type error
 	}
 	o, _ := v.Object()
 	ok := true
@@ -59,11 +69,7 @@ func decodeSignedRequest(b []byte, req *signedRequest) error {
 			}
 		}
 	})
-	if !ok { // a field of the wrong type: encoding/json's error, from a clean start
-		*req = signedRequest{}
-		return json.Unmarshal(b, req)
-	}
-	return nil
+	return ok // false: a field of the wrong type, which encoding/json words
 }
 
 // setString sets *dst to v's string (a copy: the parser's memory is reused), leaves it alone for

@@ -1,0 +1,5 @@
+//go:build !race
+
+package web3auth_test
+
+const raceEnabled = false
