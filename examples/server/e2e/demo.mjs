@@ -26,13 +26,14 @@
 //      unsafe metadata refused (400: not an object; 413: over 8 KiB), saved and seen after a
 //      reload; an email address added, a wrong code, then the code the server's development
 //      sender logged (read through the test-only route GET /test/last-code, which e2e_test.go
-//      adds), verified and primary; a second address made primary and removed; "Link another
-//      wallet" links the second account (the first is linked already), then "Unlink";
+//      adds), verified and primary; a second address made primary and removed (its confirm
+//      dialog cancelled first, which keeps it, then accepted); "Link another wallet" links the
+//      second account (the first is linked already), then "Unlink" (cancelled, then accepted);
 //   8. linked accounts (OAuth), with the fake OpenID Connect provider "fake" that e2e_test.go
 //      runs (its authorize endpoint approves at once and redirects back): "Link Fake" leaves the
 //      page for the provider and comes back with "Linked your Fake account." and the account
 //      shown (the ?oauth_linked parameter gone from the address bar); another user linking the
-//      same fake account gets the already_linked message; "Unlink" removes it; a signed-out
+//      same fake account gets the already_linked message; "Unlink" (confirmed) removes it; a signed-out
 //      page given ?oauth_error=unauthenticated shows its message in the error box.
 // Screenshots go to e2e/out/ for humans. Prints one line of JSON and exits 0, or the error and 1.
 // Run by ../e2e_test.go, which starts the demo with a short access-token lifetime.
@@ -240,6 +241,21 @@ async function lastCode(to) {
   return (await res.json()).code;
 }
 
+// answerNextDialog answers the next dialog of page (a confirm before unlinking or removing):
+// accept or dismiss; the promise it returns gives the dialog's text.
+function answerNextDialog(page, accept) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no dialog was shown")), WAIT.timeout);
+    page.once("dialog", async (d) => {
+      clearTimeout(timer);
+      check(d.type() === "confirm", "a confirm dialog, got " + d.type());
+      const text = d.message();
+      await (accept ? d.accept() : d.dismiss());
+      resolve(text);
+    });
+  });
+}
+
 async function contactRow(page, value, verified) {
   const sel = `#contacts li[data-value="${value}"][data-verified=${verified}]`;
   await page.waitForSelector(sel, WAIT);
@@ -306,7 +322,14 @@ async function profileScenario(browser, log) {
   await p.click(row2 + " button:text-is('Make primary')");
   await p.waitForSelector(row2 + " .badge.primary", WAIT);
   await p.waitForSelector(row + " button:text-is('Make primary')", WAIT);
+  let asked = answerNextDialog(p, false); // "Cancel": nothing happens
   await p.click(row2 + " button:text-is('Remove')");
+  check((await asked) === "Remove " + email2 + "?", "the removal is confirmed first");
+  await p.waitForSelector(row2 + " button:text-is('Remove'):enabled", WAIT);
+  check(await p.isVisible(row2), "a cancelled removal keeps the address");
+  asked = answerNextDialog(p, true);
+  await p.click(row2 + " button:text-is('Remove')");
+  await asked;
   await textIs(p, "#contact-message", "Removed " + email2 + ".");
   await p.waitForSelector(row + " .badge.primary", WAIT); // the first address is primary again
 
@@ -323,7 +346,14 @@ async function profileScenario(browser, log) {
   await p.screenshot({ path: path.join(OUT, "profile-page.png"), fullPage: true });
   await p.click("#wallet-link");
   await textIs(p, "#wallet-message", "Every account your wallet shares is linked already. Choose another account in your wallet, then try again.");
+  asked = answerNextDialog(p, false);
   await p.click(second + " button:text-is('Unlink')");
+  check((await asked).startsWith("Unlink " + secondWallet.address + "?"), "unlinking is confirmed first");
+  await p.waitForSelector(second + " button:text-is('Unlink'):enabled", WAIT);
+  check((await p.$$("#wallets li")).length === 2, "a cancelled unlink keeps the wallet");
+  asked = answerNextDialog(p, true);
+  await p.click(second + " button:text-is('Unlink')");
+  await asked;
   await textIs(p, "#wallet-message", "Unlinked " + secondWallet.address + ".");
   check((await p.$$("#wallets li")).length === 1, "one wallet again");
   check((await signedIn(p)).userId === who.userId, "still signed in");
@@ -376,7 +406,9 @@ async function oauthScenario(browser, log) {
   await q.context().close();
 
   // Unlink it.
+  const asked = answerNextDialog(p, true);
   await p.click(row + " button:text-is('Unlink')");
+  check((await asked) === "Unlink your Fake account?", "unlinking is confirmed first");
   await textIs(p, "#oauth-message", "Unlinked your Fake account.");
   await p.waitForSelector(row + "[data-linked=false] button:text-is('Link Fake')", WAIT);
   check(!(await p.textContent(row)).includes(FAKE_USERNAME), "the account is gone");

@@ -376,6 +376,7 @@
     }
   }
   async function unlinkOAuth(p) {
+    if (!confirm("Unlink your " + providerName(p) + " account?")) return;
     say("oauth-message", "");
     $("oauth-message").classList.remove("error-text");
     try {
@@ -411,6 +412,7 @@
     });
   }
   async function unlinkWallet(addr) {
+    if (!confirm("Unlink " + addr + "? Sessions signed in with it are signed out.")) return;
     say("wallet-message", "");
     try {
       var r = await auth.profile.unlinkWallet(addr);
@@ -480,6 +482,7 @@
         return contactCall(auth.profile.setPrimaryContact(c.kind, c.value), "");
       }));
       actions.append(small("Remove", function () {
+        if (!confirm("Remove " + c.value + "?")) return;
         if (pendingContact && pendingContact.kind === c.kind && pendingContact.value === c.value) hideCode(false);
         return contactCall(auth.profile.removeContact(c.kind, c.value), "Removed " + c.value + ".");
       }));
