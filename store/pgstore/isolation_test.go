@@ -194,6 +194,13 @@ func TestCreateUserDeadlock(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer tx.Rollback(context.Background())
+			// Each waiting backend looks for a deadlock deadlock_timeout after it began to wait
+			// (1 s by default); the first to look is the victim. On a loaded machine the backends'
+			// wake-ups can come late enough to swap the order, so this side looks only after a
+			// minute: CreateUser is always the victim. (deadlock_timeout needs a superuser.)
+			if _, err := tx.Exec(ctx, `SET LOCAL deadlock_timeout = '1min'`); err != nil {
+				t.Fatalf("SET LOCAL deadlock_timeout (the test's server role must be a superuser): %v", err)
+			}
 			insert := `INSERT INTO ` + table(schema, "wallets") + ` (address_key, address, user_id, chain_id) VALUES (lower($1), $1, 'other', 1)`
 			if _, err := tx.Exec(ctx, `INSERT INTO `+table(schema, "users")+` (id) VALUES ('other')`); err != nil {
 				t.Fatal(err)
@@ -207,7 +214,7 @@ func TestCreateUserDeadlock(t *testing.T) {
 			}()
 			waitForLockWait(t, admin(t), schema)
 			// CreateUser holds walletA and waits for walletB: inserting walletA closes the cycle.
-			// CreateUser, which waited first, detects the deadlock first and is its victim.
+			// CreateUser detects the deadlock (after 1 s, this side after 1 min) and is its victim.
 			if _, err := tx.Exec(ctx, insert, walletA); err != nil {
 				t.Fatalf("the other transaction was the deadlock's victim: %v", err)
 			}

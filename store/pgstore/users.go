@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -68,6 +69,22 @@ SELECT (SELECT has FROM w), EXISTS (SELECT 1 FROM d)`
 // deadlock's victim.
 const createUserTries = 3
 
+// deadlockPause is how long CreateUser waits before its first retry after a deadlock (twice as
+// long before the second).
+const deadlockPause = 20 * time.Millisecond
+
+// pause waits d, or until ctx is done, and reports whether ctx is still live.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // isDeadlock reports whether err is PostgreSQL's deadlock_detected (SQLSTATE 40P01).
 func isDeadlock(err error) bool {
 	var pgErr *pgconn.PgError
@@ -100,10 +117,15 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	}
 	var users, wallets int64
 	err := s.pool.QueryRow(ctx, s.q.createUser, u.ID, created, keys, addresses, chainIDs, linked).Scan(&users, &wallets)
-	for try := 1; try < createUserTries && isDeadlock(err) && ctx.Err() == nil; try++ {
+	for try := 1; try < createUserTries && isDeadlock(err); try++ {
 		// Two calls that insert some of the same addresses in different orders wait for each
 		// other, and PostgreSQL ends one of them. It changed nothing: run it again, and it waits
 		// for the other to end, then finds the addresses taken (or free, when the other failed).
+		// Not at once: the other, woken by this one's end, must first take the locks it waited
+		// for, or a retry that takes them back closes the same cycle again.
+		if !pause(ctx, time.Duration(try)*deadlockPause) {
+			break
+		}
 		err = s.pool.QueryRow(ctx, s.q.createUser, u.ID, created, keys, addresses, chainIDs, linked).Scan(&users, &wallets)
 	}
 	switch {
