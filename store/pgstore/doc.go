@@ -82,7 +82,8 @@
 // ... ON CONFLICT DO NOTHING. CreateUser inserts the user and all its wallets in one statement: a
 // taken address fails it whole, as a unique violation that it reports as [store.ErrConflict]; two
 // calls that insert some of the same addresses in different orders can deadlock, and the one
-// PostgreSQL ends runs its statement again, which then waits for the other. LinkWallet is one
+// PostgreSQL ends runs its statement again after a short pause (20 ms, then 40 ms), which then
+// waits for the other. LinkWallet is one
 // statement that inserts only when the user exists and the address is free, and tells which.
 //
 // Every statement relies on READ COMMITTED, PostgreSQL's default level: a statement that waits for
