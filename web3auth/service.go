@@ -151,7 +151,9 @@ func (s *Service) Challenge(ctx context.Context, req ChallengeRequest) (*Challen
 	if hasAddr && req.ChainID == 0 {
 		req.ChainID = s.cfg.ChainIDs[0]
 	}
-	now := s.cfg.Clock()
+	// In whole milliseconds, as the message states its times: the nonce's IssuedAt is then the
+	// message's Issued At exactly, which matters when ClockSkew is none.
+	now := s.cfg.Clock().Truncate(time.Millisecond)
 	n := store.Nonce{ChainID: req.ChainID, IssuedAt: now, ExpiresAt: now.Add(s.cfg.NonceLifetime)}
 	if hasAddr {
 		n.Address = FormatAddress(req.Address)

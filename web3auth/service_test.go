@@ -490,3 +490,39 @@ func TestValidateNeedsExpectations(t *testing.T) {
 		t.Errorf("other nonce: %v", err)
 	}
 }
+
+// TestURIHostUnicodeFold: a URI whose host only folds to the origin's under Unicode case folding
+// (ſ is s, the Kelvin sign is k) names another host, and is refused; ASCII case is still ignored.
+func TestURIHostUnicodeFold(t *testing.T) {
+	f := newFixture(t, func(c *web3auth.Config) { c.Origin = "https://secure.kiwi.example.com" })
+	ctx := context.Background()
+	for uri, want := range map[string]error{
+		"https://%C5%BFecure.kiwi.example.com/login":    web3auth.ErrURIMismatch, // ſecure
+		"https://secure.%E2%84%AAiwi.example.com/login": web3auth.ErrURIMismatch, // Kelvin sign
+		"https://SECURE.Kiwi.Example.COM/login":         nil,
+	} {
+		c, err := f.svc.Challenge(ctx, web3auth.ChallengeRequest{Address: f.addr, ChainID: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := *c.Message
+		m.URI = uri
+		text := m.String()
+		if _, err := f.svc.Verify(ctx, text, f.sign(t, text)); !errors.Is(err, want) {
+			t.Errorf("URI %s: Verify = %v, want %v", uri, err, want)
+		}
+	}
+}
+
+// TestNoSkewAcceptsOwnChallenge: with ClockSkew none, a challenge the server built is accepted
+// although the clock has a sub-millisecond part (the message states whole milliseconds).
+func TestNoSkewAcceptsOwnChallenge(t *testing.T) {
+	f := newFixture(t, func(c *web3auth.Config) {
+		c.ClockSkew = -1
+		c.Clock = func() time.Time { return time.Date(2030, 5, 6, 7, 8, 9, 123456789, time.UTC) }
+	})
+	text, sig := f.challenge(t, 1)
+	if _, err := f.svc.Verify(context.Background(), text, sig); err != nil {
+		t.Fatalf("the server's own challenge refused: %v", err)
+	}
+}

@@ -100,7 +100,30 @@ func (o Origin) matchesDomain(domain string) bool {
 	} else if i := strings.IndexByte(domain, ':'); i >= 0 {
 		host, port = domain[:i], domain[i+1:]
 	}
-	return strings.EqualFold(host, o.host) && port == o.port
+	return asciiEqualFold(host, o.host) && port == o.port
+}
+
+// asciiEqualFold reports whether a and b are equal but for the case of ASCII letters. Not
+// strings.EqualFold, which also folds Unicode: "ſ" (U+017F) would match "s" and the Kelvin sign
+// "k", so a URI with a percent-encoded non-ASCII host, which url.Parse decodes, could pass for
+// the origin's host.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // matchesURI reports whether uri is on o: the same scheme, host and port; any path.
@@ -113,7 +136,7 @@ func (o Origin) matchesURI(uri string) bool {
 	if port == defaultPort(o.scheme) {
 		port = ""
 	}
-	return strings.EqualFold(u.Scheme, o.scheme) && strings.EqualFold(u.Hostname(), o.host) && port == o.port
+	return asciiEqualFold(u.Scheme, o.scheme) && asciiEqualFold(u.Hostname(), o.host) && port == o.port
 }
 
 // Expectations are what a message must match to be accepted. Origin, Nonce, ChainIDs and Now are
@@ -186,7 +209,7 @@ func validate(m *Message, want *Expectations) error {
 	}
 	switch {
 	case m.Scheme == "" && (o.scheme == "https" || o.local):
-	case m.Scheme != "" && strings.EqualFold(m.Scheme, o.scheme):
+	case m.Scheme != "" && asciiEqualFold(m.Scheme, o.scheme):
 	default:
 		got := m.Scheme
 		if got == "" {
