@@ -109,7 +109,8 @@ type Message struct {
 // (with RFC 3986 for the domain and URIs and RFC 3339 for times). It returns a [*ParseError]
 // naming the line and field on any deviation: a field missing, out of order or repeated, an extra
 // or missing blank line, a trailing line break, a character outside a field's set, an address not
-// in EIP-55 form, a nonce shorter than 8 characters, an impossible date.
+// in EIP-55 form or the zero address (as [Message.Check]), a nonce shorter than 8 characters, an
+// impossible date.
 //
 // Beyond the ABNF it refuses a few spellings that no formatter writes and that would otherwise
 // make the mapping between text and [Message] ambiguous: an empty statement, an empty Request ID,
@@ -220,6 +221,9 @@ func (p *parser) parse(m *Message) error {
 	addr, err := ParseAddress(l)
 	if err != nil {
 		return p.fail("address", "not an EIP-55 address")
+	}
+	if addr == (common.Address{}) { // as Check: no key holds it, and no contract lives there
+		return p.fail("address", "the zero address")
 	}
 	m.Address = addr
 	if l, ok = p.next(); !ok || l != "" {

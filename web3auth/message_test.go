@@ -77,6 +77,7 @@ func TestParseRejects(t *testing.T) {
 		{"address lower", repl("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"), "address"},
 		{"address upper", repl("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", "0xC02AAA39B223FE8D0A0E5C4F27EAD9083C756CC2"), "address"},
 		{"address short", repl("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc"), "address"},
+		{"zero address", repl("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", "0x0000000000000000000000000000000000000000"), "address"},
 		{"address no 0x", repl("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", "00C02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc"), "address"},
 		{"no blank after address", repl("Cc2\n\nI accept", "Cc2\nI accept"), "address"},
 		{"statement bidi", repl("I accept the", "I accept \u202ethe"), "statement"},
