@@ -392,9 +392,11 @@ func (m *Manager) syncKeys(ctx context.Context, now time.Time, rotate bool) erro
 		}
 	}
 	switch {
-	case newest == nil || m.signer(now, m.keyOverlap) == nil:
+	case newest == nil || m.signer(now, m.tokenLife) == nil:
 		// Nothing can sign: the new key must sign at once (the other instances learn of it at
-		// their next Sync).
+		// their next Sync). Not merely when a key is within its margin of the end (a rotation
+		// that came late, after failed Syncs): that key still signs until its successor, already
+		// published, takes over, and a key made now would sign unknown to the other instances.
 		return m.addKey(ctx, now, now)
 	case !now.Before(newest.notBefore.Add(m.cfg.KeyRotation)):
 		return m.addKey(ctx, now, now.Add(m.cfg.KeyPublishDelay))

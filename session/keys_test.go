@@ -329,3 +329,27 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestLateRotationMakesNoUnpublishedKey: a rotation whose Sync comes a few seconds late (failed
+// Syncs, busy instances) publishes the successor as usual and makes no key that signs at once:
+// the old key, within its margin of the end, still signs until the successor takes over, and
+// tokens of either instance verify on the other throughout.
+func TestLateRotationMakesNoUnpublishedKey(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.manager(), e.manager()
+	e.clock.Advance(session.DefaultKeyRotation + 5*time.Second)
+	e.sync(a, b) // a makes the successor, published in KeyPublishDelay; b learns of it
+	for range 5 {
+		e.clock.Advance(time.Second)
+		e.sync(a, b)
+		if n := len(e.keys()); n != 2 {
+			t.Fatalf("%d keys in the store after the rotation, want 2: the old and its published successor", n)
+		}
+		for _, pair := range [][2]*session.Manager{{a, b}, {b, a}} {
+			tok := e.create(pair[0], alice)
+			if _, err := pair[1].Verify(tok.AccessToken); err != nil {
+				t.Fatalf("a token of one instance refused by the other: %v", err)
+			}
+		}
+	}
+}

@@ -139,8 +139,10 @@ type Manager struct {
 	now          func() time.Time
 	log          *slog.Logger
 	// keyOverlap is the longest life of any token (plus skew and margin): a key must live that
-	// long after it signs.
+	// long after it signs. tokenLife is the same without the margin: a key that has that long
+	// left can still sign any token, which is what decides that a key must be made at once.
 	keyOverlap   time.Duration
+	tokenLife    time.Duration
 	cacheControl string
 
 	keys    atomic.Pointer[keySet]
@@ -174,7 +176,8 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 	}
 	m.alg, _ = lookupAlgorithm(cfg.Algorithm)
 	m.audienceJSON, _ = json.Marshal(cfg.Audience) // a string always encodes
-	m.keyOverlap = max(cfg.AccessTTL, MaxPendingTTL) + cfg.ClockSkew + keyMargin
+	m.tokenLife = max(cfg.AccessTTL, MaxPendingTTL) + cfg.ClockSkew
+	m.keyOverlap = m.tokenLife + keyMargin
 	m.revoked.m = make(map[string]time.Time)
 	m.retries.m = make(map[string]time.Time)
 	if cfg.CacheSize > 0 {
@@ -200,7 +203,7 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 		m.keys.Store(newKeySet(nil))
 		m.syncMu.Lock()
 		err := m.syncKeys(ctx, now, false)
-		if err == nil && m.signer(now, m.keyOverlap) == nil {
+		if err == nil && m.signer(now, m.tokenLife) == nil {
 			err = m.addKey(ctx, now, now)
 		}
 		m.syncMu.Unlock()
