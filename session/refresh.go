@@ -369,7 +369,7 @@ func (m *Manager) List(ctx context.Context, userID string) ([]store.Session, err
 		return nil, fmt.Errorf("session: listing: %w", err)
 	}
 	for i := range list {
-		list[i].RefreshHash, list[i].PrevRefreshHash = nil, nil
+		list[i].RefreshHash, list[i].PrevRefreshHash, list[i].RetiredRefreshHashes = nil, nil, nil
 	}
 	return list, nil
 }
