@@ -18,3 +18,9 @@ func RevokedUntil(m *Manager, id string) time.Time {
 	defer m.revoked.mu.RUnlock()
 	return m.revoked.m[id]
 }
+
+// MaxRetries is how many revocations the retry queue holds.
+const MaxRetries = maxRetries
+
+// MaxHeld bounds the revoked set for revocations held beyond the retry queue.
+const MaxHeld = maxHeld

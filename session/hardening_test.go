@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -463,5 +464,38 @@ func TestRevocationRetries(t *testing.T) {
 	e.sync(m)
 	if n := session.RevokedLen(m); n != 0 {
 		t.Errorf("revoked set holds %d after every session expired", n)
+	}
+}
+
+// TestOutageSignOutFloodIsBounded: during a store outage a sign-out revokes, by id, a session
+// nobody could check; a flood of them naming made-up sessions keeps the held revocations bounded
+// (the retry queue, then short holds while access tokens live), and the short holds end soon
+// after the store is back.
+func TestOutageSignOutFloodIsBounded(t *testing.T) {
+	e, f, m := flakyEnv(t)
+	tok := e.create(m, alice) // a real session, signed out first: held for its whole life
+	f.set(true, true)         // the store can neither be read nor written
+	_ = m.RevokeByRefreshToken(context.Background(), tok.RefreshToken) // fails: held, and retried
+	const n = session.MaxHeld + 2*session.MaxRetries
+	for range n {
+		var raw [16 + 32]byte
+		_, _ = rand.Read(raw[:])
+		made := base64.RawURLEncoding.EncodeToString(raw[:16]) + "." + base64.RawURLEncoding.EncodeToString(raw[16:])
+		_ = m.RevokeByRefreshToken(context.Background(), made)
+	}
+	if got := session.RevokedLen(m); got > session.MaxHeld {
+		t.Fatalf("revoked set of %d after %d sign-outs, want at most %d", got, n, session.MaxHeld)
+	}
+	if _, err := m.Verify(tok.AccessToken); !errors.Is(err, session.ErrSessionRevoked) {
+		t.Fatalf("the real session's token after its sign-out: %v", err)
+	}
+	f.set(false, false)
+	e.clock.Advance(session.DefaultAccessTTL + session.DefaultClockSkew + 2*time.Minute)
+	_ = m.Sync(context.Background())
+	if got := session.RevokedLen(m); got > session.MaxRetries {
+		t.Fatalf("revoked set of %d once the short holds have ended, want at most the retry queue's %d", got, session.MaxRetries)
+	}
+	if _, err := m.Verify(tok.AccessToken); !errors.Is(err, session.ErrSessionRevoked) && !errors.Is(err, session.ErrTokenExpired) {
+		t.Fatalf("the real session's token after the outage: %v", err)
 	}
 }

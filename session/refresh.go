@@ -298,6 +298,22 @@ func (m *Manager) revoke(ctx context.Context, id string, expiresAt, now time.Tim
 	return nil
 }
 
+// revokeUnchecked is revoke for a session id that nobody could check (a sign-out while the store
+// cannot be read): what this instance holds of it is bounded (maxHeld, then the retry queue), as
+// the id is only the caller's word and a flood of made-up ones must not grow memory.
+func (m *Manager) revokeUnchecked(ctx context.Context, id string, now time.Time) error {
+	if !m.revoked.addBounded(id, m.revokedUntil(now), maxHeld) {
+		m.log.LogAttrs(ctx, slog.LevelError, "session: too many unchecked sign-outs held; this one only goes to the store",
+			slog.String("session_id", id), slog.Int("held", maxHeld))
+	}
+	if err := m.cfg.Sessions.RevokeSession(ctx, id, now); err != nil {
+		m.holdRevocation(ctx, id, time.Time{}, now, err)
+		return fmt.Errorf("session: revoking: %w", err)
+	}
+	m.log.LogAttrs(ctx, slog.LevelInfo, "session: revoked", slog.String("session_id", id))
+	return nil
+}
+
 // RevokeByRefreshToken revokes the session of a refresh token (sign-out with the refresh
 // token). It revokes only when the token is the session's current or previous one. A malformed
 // or unknown token, or a session already ended, is not an error: signing out is idempotent.
@@ -321,7 +337,7 @@ func (m *Manager) RevokeByRefreshToken(ctx context.Context, refreshToken string)
 		// session id signs its owner out, and only while the store is failing.
 		m.log.LogAttrs(ctx, slog.LevelWarn, "session: sign-out while the store cannot be read; revoking by session id",
 			slog.String("session_id", id), slog.String("error", err.Error()))
-		return m.revoke(ctx, id, time.Time{}, now)
+		return m.revokeUnchecked(ctx, id, now)
 	}
 	if !hashEqual(hash, s.RefreshHash) && !hashEqual(hash, s.PrevRefreshHash) {
 		return nil

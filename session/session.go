@@ -523,27 +523,42 @@ func (m *Manager) revokeDurably(ctx context.Context, id string, expiresAt, now t
 // expiry (expiresAt, or RefreshLifetime from now when it is not known), rather than only while
 // its access tokens live, and Sync retries the store until it accepts the revocation or the
 // session has expired.
+//
+// Both are bounded, since a sign-out while the store cannot be read revokes a session id that
+// nobody could check: when the retry queue is full (a long outage, or a flood of sign-outs naming
+// made-up sessions), the revocation holds on this instance only while an access token of the
+// session can live, and only while the revoked set has room.
 func (m *Manager) holdRevocation(ctx context.Context, id string, expiresAt, now time.Time, cause error) {
 	if expiresAt.IsZero() {
 		expiresAt = now.Add(m.cfg.RefreshLifetime)
 	}
 	// An access token lives no longer than its session, and verifies up to ClockSkew after it.
-	m.revoked.add(id, expiresAt.Add(m.cfg.ClockSkew+revokeMargin))
+	until := expiresAt.Add(m.cfg.ClockSkew + revokeMargin)
 	if !expiresAt.After(now) {
-		return // the session has ended: nothing left to revoke
-	}
-	if !m.retries.add(id, expiresAt) {
-		m.log.LogAttrs(ctx, slog.LevelError,
-			"session: revocation not durable and the retry queue is full; it holds on this instance only",
-			slog.String("session_id", id), slog.Int("queued", maxRetries), slog.String("error", cause.Error()))
+		m.revoked.add(id, until) // the session has ended: nothing left to revoke, and soon forgotten
 		return
 	}
-	m.log.LogAttrs(ctx, slog.LevelError, "session: revocation not yet durable; it holds on this instance and will be retried",
-		slog.String("session_id", id), slog.Time("until", expiresAt), slog.String("error", cause.Error()))
+	if m.retries.add(id, expiresAt) {
+		m.revoked.add(id, until)
+		m.log.LogAttrs(ctx, slog.LevelError, "session: revocation not yet durable; it holds on this instance and will be retried",
+			slog.String("session_id", id), slog.Time("until", expiresAt), slog.String("error", cause.Error()))
+		return
+	}
+	short := now.Add(m.cfg.AccessTTL + m.cfg.ClockSkew + revokeMargin)
+	if until.Before(short) {
+		short = until
+	}
+	held := m.revoked.addBounded(id, short, maxHeld)
+	m.log.LogAttrs(ctx, slog.LevelError,
+		"session: revocation not durable and the retry queue is full; it holds on this instance only, while its access tokens live",
+		slog.String("session_id", id), slog.Bool("held", held), slog.Int("queued", maxRetries), slog.String("error", cause.Error()))
 }
 
 // maxRetries bounds the revocations queued for a retry; beyond it, the oldest are kept.
 const maxRetries = 10_000
+
+// maxHeld bounds the revoked set for the revocations held beyond the retry queue.
+const maxHeld = 10 * maxRetries
 
 // maxRetryFailures is how many retries in a row may fail before a Sync gives up on the rest of
 // the queue until the next one (the store is down: no use waiting on it thousands of times).
@@ -688,6 +703,21 @@ func (r *revokedSet) add(id string, until time.Time) {
 		r.m[id] = until
 	}
 	r.mu.Unlock()
+}
+
+// addBounded is add, unless id is new and the set already holds max sessions: it reports
+// whether the set holds id.
+func (r *revokedSet) addBounded(id string, until time.Time, max int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old, ok := r.m[id]
+	if !ok && len(r.m) >= max {
+		return false
+	}
+	if !ok || until.After(old) {
+		r.m[id] = until
+	}
+	return true
 }
 
 // set sets when to forget a session, earlier or later than before.
