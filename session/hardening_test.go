@@ -473,8 +473,8 @@ func TestRevocationRetries(t *testing.T) {
 // after the store is back.
 func TestOutageSignOutFloodIsBounded(t *testing.T) {
 	e, f, m := flakyEnv(t)
-	tok := e.create(m, alice) // a real session, signed out first: held for its whole life
-	f.set(true, true)         // the store can neither be read nor written
+	tok := e.create(m, alice)                                          // a real session, signed out first: held for its whole life
+	f.set(true, true)                                                  // the store can neither be read nor written
 	_ = m.RevokeByRefreshToken(context.Background(), tok.RefreshToken) // fails: held, and retried
 	const n = session.MaxHeld + 2*session.MaxRetries
 	for range n {
