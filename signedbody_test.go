@@ -69,6 +69,10 @@ var signedBodies = []string{
 	strings.Repeat("[", 400) + strings.Repeat("]", 400),
 	`{"x":` + strings.Repeat("[", 400) + strings.Repeat("]", 400) + `,"message":"m"}`,
 	"{\"message\":\"m\"}\x00",
+	"{\"message\":\"line1\nline2\\n\"}", // a raw line feed, then an escape: fastjson's validator misses it
+	"{\"\":\"\x14\\b\"}",
+	"{\"message\":\"tab\tthen\\t\"}",
+	"{\n\t\"message\": \"pretty\"\n}",
 	"{\"message\":\"m\"}\v",
 	"\r\n\t{\"message\":\"m\"}\r\n\t",
 }
