@@ -248,6 +248,10 @@ func profileError(err error) *Error {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: "not an email address", Err: err}
 	case errors.Is(err, profile.ErrInvalidPhone):
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: "not a phone number in international form (+ and 8 to 15 digits)", Err: err}
+	case errors.Is(err, profile.ErrInvalidKind):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: `the kind must be "email" or "phone"`, Err: err}
+	case errors.Is(err, profile.ErrNotVerified):
+		return &Error{Status: http.StatusConflict, Code: "contact_not_verified", Message: "only a verified contact can be primary: verify it first", Err: err}
 	case errors.Is(err, profile.ErrNoContact):
 		return &Error{Status: http.StatusConflict, Code: "no_contact", Message: "no verified contact of that kind", Err: err}
 	case errors.Is(err, profile.ErrSenderMissing):

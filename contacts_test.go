@@ -112,6 +112,19 @@ func TestContacts(t *testing.T) {
 			t.Errorf("%s: %d %s", name, r.status, r.raw)
 		}
 	}
+	// Client mistakes are 4xx, never the 503 of a store failure.
+	if r := c.do("DELETE", "/auth/contacts/fax/123", nil, nil); r.status != 400 || r.errCode() != "invalid_request" {
+		t.Errorf("delete of an unknown kind: %d %s", r.status, r.raw)
+	}
+	if r := c.do("POST", "/auth/contacts", map[string]string{"kind": "email", "value": "second@example.com"}, nil); r.status != 202 {
+		t.Fatalf("add: %d %s", r.status, r.raw)
+	}
+	if r := c.do("POST", "/auth/contacts/primary", map[string]string{"kind": "email", "value": "second@example.com"}, nil); r.status != 409 || r.errCode() != "contact_not_verified" {
+		t.Errorf("primary of an unverified contact: %d %s", r.status, r.raw)
+	}
+	if r := c.do("DELETE", "/auth/contacts/email/second@example.com", nil, nil); r.status != 204 {
+		t.Errorf("delete: %d %s", r.status, r.raw)
+	}
 	if r := c.do("DELETE", "/auth/contacts/email/ada@example.com", nil, nil); r.status != 204 {
 		t.Errorf("delete: %d %s", r.status, r.raw)
 	}
