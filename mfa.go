@@ -285,17 +285,19 @@ func (a *Auth) handleDisable(w http.ResponseWriter, r *http.Request, id *Identit
 		return
 	}
 	ctx := r.Context()
+	// The other devices first: when that fails, the answer is an error and the second factor is
+	// still on, rather than off with an error the user would take for "nothing happened".
+	n, err := a.signOutOthers(ctx, id, req.SignOutOthers)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	if err := a.mfa.Disable(ctx, id.UserID); err != nil {
 		writeError(w, err)
 		return
 	}
 	a.log.LogAttrs(ctx, slog.LevelWarn, "walletauth: MFA turned off", slog.String("event", "mfa_disabled"), slog.String("user", id.UserID))
 	a.emit(Event{Type: EventMFADisabled, UserID: id.UserID, SessionID: id.SessionID})
-	n, err := a.signOutOthers(ctx, id, req.SignOutOthers)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
 	writeJSON(w, http.StatusOK, map[string]any{"signedOut": n})
 }
 
@@ -308,17 +310,19 @@ func (a *Auth) handleRegenerate(w http.ResponseWriter, r *http.Request, id *Iden
 		return
 	}
 	ctx := r.Context()
+	// The other devices first: the new codes void the old ones, so once they are made they must
+	// reach the user — no failure may come after them.
+	n, err := a.signOutOthers(ctx, id, req.SignOutOthers)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	codes, err := a.mfa.RegenerateRecoveryCodes(ctx, id.UserID)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	a.log.LogAttrs(ctx, slog.LevelInfo, "walletauth: recovery codes regenerated", slog.String("event", "recovery_codes_regenerated"), slog.String("user", id.UserID))
-	n, err := a.signOutOthers(ctx, id, req.SignOutOthers)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
 	writeJSON(w, http.StatusOK, map[string]any{"recoveryCodes": codes, "signedOut": n})
 }
 

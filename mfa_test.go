@@ -2,16 +2,20 @@ package walletauth_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
+	"errors"
 	"image/png"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pquerna/otp/totp"
 	"github.com/walletauth/walletauth"
 	"github.com/walletauth/walletauth/mfa"
+	"github.com/walletauth/walletauth/store/memstore"
 )
 
 var testMFAKey = bytes.Repeat([]byte{7}, 32)
@@ -382,5 +386,56 @@ func TestMFAConfirmRace(t *testing.T) {
 		if r := c2.do("POST", "/auth/mfa/verify", map[string]any{"recoveryCode": won[0]}, nil); r.status != 200 {
 			t.Fatalf("the winner's recovery code: %d %s", r.status, r.raw)
 		}
+	}
+}
+
+// revokeFails is a memory store whose RevokeUserSessions fails while fail is set.
+type revokeFails struct {
+	*memstore.Store
+	fail atomic.Bool
+}
+
+func (f *revokeFails) RevokeUserSessions(ctx context.Context, userID, exceptID string, now time.Time) (int, error) {
+	if f.fail.Load() {
+		return 0, errors.New("store down")
+	}
+	return f.Store.RevokeUserSessions(ctx, userID, exceptID, now)
+}
+
+// TestMFAChangeWhenSignOutFails: when signing out the other devices fails, regenerating the
+// recovery codes and turning MFA off answer an error and change nothing — the old codes still
+// work, the factor is still on — rather than make new codes the user never sees, or turn it off
+// behind an error.
+func TestMFAChangeWhenSignOutFails(t *testing.T) {
+	st := &revokeFails{Store: memstore.New()}
+	t.Cleanup(func() { st.Close() })
+	s := newServer(t, func(c *walletauth.Config) {
+		c.Store = st
+		c.MFA = mfa.Config{EncryptionKeys: map[string][]byte{"k1": testMFAKey}, CurrentKeyID: "k1"}
+		c.AppName = "Example"
+	})
+	c := s.client(t)
+	c.signIn()
+	secret, oldCodes := c.enrol()
+	s.clock.Advance(30 * time.Second)
+	if r := c.do("POST", "/auth/mfa/step-up", map[string]string{"code": c.code(secret)}, nil); r.status != 200 {
+		t.Fatalf("step-up: %d %s", r.status, r.raw)
+	}
+	st.fail.Store(true)
+	if r := c.do("POST", "/auth/mfa/recovery-codes", map[string]bool{"signOutOthers": true}, nil); r.status != 503 {
+		t.Errorf("regenerate while signing out fails: %d %s", r.status, r.raw)
+	}
+	if r := c.do("POST", "/auth/mfa/disable", map[string]bool{"signOutOthers": true}, nil); r.status != 503 {
+		t.Errorf("disable while signing out fails: %d %s", r.status, r.raw)
+	}
+	st.fail.Store(false)
+	if r := c.do("GET", "/auth/mfa", nil, nil); r.body["totp"] != true {
+		t.Errorf("MFA after the failed disable: %s", r.raw)
+	}
+	other := s.client(t)
+	other.key = c.key
+	other.pending()
+	if r := other.do("POST", "/auth/mfa/verify", map[string]string{"recoveryCode": oldCodes[0]}, nil); r.status != 200 {
+		t.Errorf("an old recovery code after the failed regenerate: %d %s", r.status, r.raw)
 	}
 }
