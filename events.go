@@ -54,6 +54,10 @@ type events struct {
 	ch   chan Event
 	done chan struct{}
 	once sync.Once
+	// mu guards closed against emit: a request still running at Close (or arriving after it)
+	// must find the queue closed, not send on a closed channel.
+	mu     sync.RWMutex
+	closed bool
 }
 
 func newEvents(fn func(context.Context, Event), log *slog.Logger) *events {
@@ -68,6 +72,12 @@ func newEvents(fn func(context.Context, Event), log *slog.Logger) *events {
 // emit queues an event without ever blocking.
 func (e *events) emit(ev Event) {
 	if e == nil {
+		return
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.closed {
+		e.log.Warn("walletauth: event after Close; event dropped", "event_type", string(ev.Type), "user", ev.UserID)
 		return
 	}
 	select {
@@ -99,7 +109,10 @@ func (e *events) close(wait time.Duration) {
 		return
 	}
 	e.once.Do(func() {
+		e.mu.Lock()
+		e.closed = true
 		close(e.ch)
+		e.mu.Unlock()
 		select {
 		case <-e.done:
 		case <-time.After(wait):

@@ -97,3 +97,20 @@ func TestEventsNeverBlock(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsAfterClose: a request still running at Close, or arriving after it, signs in as
+// usual (its events are dropped), rather than panic on the closed queue.
+func TestEventsAfterClose(t *testing.T) {
+	var log eventLog
+	s := newServer(t, func(c *walletauth.Config) { c.OnEvent = log.add })
+	c := s.client(t)
+	if err := s.auth.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.signIn(); r.body["status"] != "complete" {
+		t.Fatalf("sign-in after Close: %d %s", r.status, r.raw)
+	}
+	if got := log.waitFor(t, 0); len(got) != 0 {
+		t.Errorf("%d events delivered after Close", len(got))
+	}
+}
