@@ -2,6 +2,7 @@ package walletauth_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -112,5 +113,44 @@ func TestEventsAfterClose(t *testing.T) {
 	}
 	if got := log.waitFor(t, 0); len(got) != 0 {
 		t.Errorf("%d events delivered after Close", len(got))
+	}
+}
+
+// TestLogoutEventOnlyForRealSignOut: a logout carrying a made-up refresh token that names a live
+// session (its id is in any of its access tokens) revokes nothing and tells the app nothing; a
+// logout with the session's own refresh token, and no access token, does tell.
+func TestLogoutEventOnlyForRealSignOut(t *testing.T) {
+	var log eventLog
+	s := newServer(t, func(c *walletauth.Config) { c.OnEvent = log.add })
+	victim := s.client(t)
+	msg := victim.challenge()
+	r := victim.do("POST", "/auth/verify", map[string]any{"message": msg, "signature": victim.sign(msg), "refreshTokenInBody": true}, nil)
+	rt, _ := r.body["refreshToken"].(string)
+	if r.status != 200 || rt == "" {
+		t.Fatalf("verify: %d %s", r.status, r.raw)
+	}
+	created := log.waitFor(t, 2)[1] // user created, session created
+	sid, _, _ := strings.Cut(rt, ".")
+	if created.Type != walletauth.EventSessionCreated || created.SessionID != sid {
+		t.Fatalf("events %+v", log.waitFor(t, 2))
+	}
+	if r := s.client(t).do("POST", "/auth/logout", map[string]string{"refreshToken": sid + ".bm90LXRoZS1zZWNyZXQ"}, nil); r.status != 204 {
+		t.Fatal(r.status)
+	}
+	if r := victim.do("GET", "/api/me", nil, nil); r.status != 200 {
+		t.Fatalf("the session after a forged logout: %d", r.status)
+	}
+	if r := s.client(t).do("POST", "/auth/logout", map[string]string{"refreshToken": rt}, nil); r.status != 204 {
+		t.Fatal(r.status)
+	}
+	got := log.waitFor(t, 3)
+	if len(got) != 3 || got[2].Type != walletauth.EventSessionRevoked || got[2].SessionID != sid {
+		t.Fatalf("events %+v, want one session.revoked of %s, for the real sign-out", got, sid)
+	}
+	if err := s.auth.Close(); err != nil { // delivers what is queued: nothing else may come
+		t.Fatal(err)
+	}
+	if got := log.waitFor(t, 0); len(got) != 3 {
+		t.Errorf("events %+v", got)
 	}
 }

@@ -292,16 +292,20 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	tok, _, _ := a.refreshToken(w, r)
 	id, cerr := a.Check(r) // before the revocation below makes the access token invalid
-	var err error
+	var (
+		err error
+		sid string // the refresh token's session, when the token proved to be its own
+	)
 	if tok != "" {
-		err = a.sessions.RevokeByRefreshToken(ctx, tok)
+		sid, err = a.sessions.SignOut(ctx, tok)
 	}
 	// The access token's session too: the refresh token may be stale or missing, and revoking
 	// the same session twice is harmless.
 	if cerr == nil {
 		err = errors.Join(err, a.sessions.Revoke(ctx, id.SessionID))
 		a.emit(Event{Type: EventSessionRevoked, UserID: id.UserID, SessionID: id.SessionID})
-	} else if sid, _, ok := strings.Cut(tok, "."); ok && tok != "" {
+	}
+	if sid != "" && (cerr != nil || sid != id.SessionID) {
 		a.emit(Event{Type: EventSessionRevoked, SessionID: sid})
 	}
 	if err != nil {

@@ -59,7 +59,7 @@
 //
 // # Revocation
 //
-// [Manager.Revoke], [Manager.RevokeByRefreshToken] (sign-out) and [Manager.RevokeOthers] ("sign
+// [Manager.Revoke], [Manager.RevokeByRefreshToken] and [Manager.SignOut] (sign-out), and [Manager.RevokeOthers] ("sign
 // out other devices") add the sessions to the instance's in-memory revoked set at once, then
 // mark them revoked in the store. Every instance polls the store's revocations every
 // [Config.SyncInterval] (2 s by default, at most 60 s), so a revoked session's access tokens are

@@ -323,26 +323,40 @@ func (m *Manager) revokeUnchecked(ctx context.Context, id string, now time.Time)
 // signing out during an outage still holds. Only then: a token that the store shows is not the
 // session's never revokes it.
 func (m *Manager) RevokeByRefreshToken(ctx context.Context, refreshToken string) error {
+	_, err := m.SignOut(ctx, refreshToken)
+	return err
+}
+
+// SignOut is [Manager.RevokeByRefreshToken], and also returns the id of the session it revoked
+// because the token was its own: "" when the token named no live session of which it is the
+// current or previous token, and "" too when the store could not be read (the session the token
+// names is then revoked by id, unchecked). An app can trust the id, to tell others of the
+// sign-out, as it could not trust the first part of a token anyone may make up.
+func (m *Manager) SignOut(ctx context.Context, refreshToken string) (string, error) {
 	id, hash, ok := parseRefresh(refreshToken)
 	if !ok {
-		return nil
+		return "", nil
 	}
 	now := m.now()
 	s, err := m.cfg.Sessions.GetSession(ctx, id, now)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil
+		return "", nil
 	}
 	if err != nil {
 		// Revoking a session by id asks nothing of the token: at worst, someone who knows a
 		// session id signs its owner out, and only while the store is failing.
 		m.log.LogAttrs(ctx, slog.LevelWarn, "session: sign-out while the store cannot be read; revoking by session id",
 			slog.String("session_id", id), slog.String("error", err.Error()))
-		return m.revokeUnchecked(ctx, id, now)
+		return "", m.revokeUnchecked(ctx, id, now)
 	}
 	if !hashEqual(hash, s.RefreshHash) && !hashEqual(hash, s.PrevRefreshHash) {
-		return nil
+		return "", nil
 	}
-	return m.revoke(ctx, id, s.ExpiresAt, now)
+	if !s.RevokedAt.IsZero() { // signed out already (here at once, whatever Sync has seen)
+		m.revokeLocal(id, now)
+		return "", nil
+	}
+	return id, m.revoke(ctx, id, s.ExpiresAt, now)
 }
 
 // RevokeOthers revokes every session of the user but keepSessionID ("sign out other devices";

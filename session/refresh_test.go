@@ -387,6 +387,24 @@ func TestRevokeByRefreshToken(t *testing.T) {
 	}
 }
 
+// TestSignOut: SignOut names the session it revoked only when the token was the session's own.
+func TestSignOut(t *testing.T) {
+	e := newEnv(t)
+	m := e.manager()
+	tok := e.create(m, alice)
+	for name, bad := range map[string]string{"forged": forged(tok), "malformed": "not a token", "empty": ""} {
+		if id, err := m.SignOut(ctx, bad); id != "" || err != nil {
+			t.Errorf("%s: SignOut = %q, %v", name, id, err)
+		}
+	}
+	if id, err := m.SignOut(ctx, tok.RefreshToken); id != tok.SessionID || err != nil {
+		t.Errorf("SignOut = %q, %v; want %q", id, err, tok.SessionID)
+	}
+	if id, err := m.SignOut(ctx, tok.RefreshToken); id != "" || err != nil {
+		t.Errorf("SignOut again = %q, %v; want nothing", id, err)
+	}
+}
+
 func TestRevokeOthersAndList(t *testing.T) {
 	e := newEnv(t)
 	m := e.manager()
