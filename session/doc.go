@@ -59,12 +59,14 @@
 //
 // # Revocation
 //
-// [Manager.Revoke], [Manager.RevokeByRefreshToken] and [Manager.SignOut] (sign-out), and [Manager.RevokeOthers] ("sign
-// out other devices") add the sessions to the instance's in-memory revoked set at once, then
-// mark them revoked in the store. Every instance polls the store's revocations every
-// [Config.SyncInterval] (2 s by default, at most 60 s), so a revoked session's access tokens are
-// refused at once by the revoking instance and within the interval by the others, without a
-// store read per request. Stores that push changes ([store.Watcher]: PostgreSQL LISTEN/NOTIFY,
+// [Manager.Revoke], [Manager.RevokeByRefreshToken] and [Manager.SignOut] (sign-out), and
+// [Manager.RevokeOthers] ("sign out other devices") add the sessions to the instance's in-memory
+// revoked set at once, then mark them revoked in the store. Every instance polls the store's
+// revocations every [Config.SyncInterval] (2 s by default, at most 60 s), so a revoked session's
+// access tokens are refused at once by the revoking instance and within the interval by the
+// others, without a store read per request. A poll reads the revocations since a little before
+// the previous one; every 30 s one reads all that can still matter, so that a revocation whose
+// store write became visible late (a long lock wait) is seen within 30 s all the same. Stores that push changes ([store.Watcher]: PostgreSQL LISTEN/NOTIFY,
 // Redis pub/sub) make [Manager.Start] sync as soon as another instance revokes: the others then
 // refuse the tokens within a fraction of a second, and the poll bounds the delay when a push is
 // lost. An entry leaves the set when every token of its session has expired.

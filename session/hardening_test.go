@@ -499,3 +499,50 @@ func TestOutageSignOutFloodIsBounded(t *testing.T) {
 		t.Fatalf("the real session's token after the outage: %v", err)
 	}
 }
+
+// slowRevoke is a memory store whose RevokeSession runs during before it writes: a write that
+// becomes visible long after the revocation's time (a lock wait, a retried statement).
+type slowRevoke struct {
+	*memstore.Store
+	during func()
+}
+
+func (s *slowRevoke) RevokeSession(ctx context.Context, id string, now time.Time) error {
+	if s.during != nil {
+		s.during()
+	}
+	return s.Store.RevokeSession(ctx, id, now)
+}
+
+// TestLateVisibleRevocationReachesOthers: a revocation whose store write becomes visible 16 s
+// after its time (later than a regular poll looks back) still reaches the other instances,
+// through the wide poll, within widePollEvery and a sync interval.
+func TestLateVisibleRevocationReachesOthers(t *testing.T) {
+	e := newEnv(t)
+	slow := &slowRevoke{Store: e.st}
+	a := e.manager(func(c *session.Config) { c.Sessions = slow })
+	b := e.manager()
+	tok := e.create(a, alice)
+	if _, err := b.Verify(tok.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	slow.during = func() {
+		for range 8 { // b polls while the write is under way
+			e.clock.Advance(session.DefaultSyncInterval)
+			e.sync(b)
+		}
+	}
+	if err := a.Revoke(context.Background(), tok.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	slow.during = nil
+	for waited := time.Duration(0); ; waited += session.DefaultSyncInterval {
+		if _, err := b.Verify(tok.AccessToken); errors.Is(err, session.ErrSessionRevoked) {
+			break
+		} else if waited > 30*time.Second+session.DefaultSyncInterval {
+			t.Fatalf("instance b still takes the token %v after the revocation became visible: %v", waited, err)
+		}
+		e.clock.Advance(session.DefaultSyncInterval)
+		e.sync(b)
+	}
+}

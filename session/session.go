@@ -52,6 +52,10 @@ const (
 	// pollOverlap (plus the sync interval and the clock skew) is how far back each poll of
 	// revocations reaches before the previous poll.
 	pollOverlap = 5 * time.Second
+	// widePollEvery is how often a poll reaches back over every revocation that can still
+	// matter (as New does): a revocation whose store write became visible later than the
+	// overlap after its time (a long lock wait, a retried write) is then seen within this.
+	widePollEvery = 30 * time.Second
 )
 
 // Config configures a [Manager]. Zero values mean the documented defaults.
@@ -151,9 +155,10 @@ type Manager struct {
 	retries retryQueue  // revocations the store has not accepted yet
 	cache   *tokenCache // nil when disabled
 
-	// syncMu serialises Sync, key creation and lastPoll.
-	syncMu   sync.Mutex
-	lastPoll time.Time
+	// syncMu serialises Sync, key creation, lastPoll and lastWidePoll.
+	syncMu       sync.Mutex
+	lastPoll     time.Time
+	lastWidePoll time.Time
 
 	loopMu sync.Mutex
 	closed bool
@@ -212,13 +217,12 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 		}
 	}
 
-	since := now.Add(-cfg.AccessTTL - cfg.ClockSkew - revokeMargin)
-	revs, err := cfg.Sessions.RevokedSince(ctx, since, now)
+	revs, err := cfg.Sessions.RevokedSince(ctx, m.relevantSince(now), now)
 	if err != nil {
 		return nil, fmt.Errorf("session: loading revocations: %w", err)
 	}
 	m.addRevocations(revs, now)
-	m.lastPoll = now
+	m.lastPoll, m.lastWidePoll = now, now
 	return m, nil
 }
 
@@ -472,11 +476,18 @@ func (m *Manager) sync(ctx context.Context, what syncWhat) error {
 			errs = append(errs, err)
 		}
 		since := m.lastPoll.Add(-(m.cfg.SyncInterval + m.cfg.ClockSkew + pollOverlap))
+		wide := now.Sub(m.lastWidePoll) >= widePollEvery
+		if relevant := m.relevantSince(now); wide && relevant.Before(since) {
+			since = relevant
+		}
 		if revs, err := m.cfg.Sessions.RevokedSince(ctx, since, now); err != nil {
 			errs = append(errs, fmt.Errorf("session: polling revocations: %w", err))
 		} else {
 			m.addRevocations(revs, now)
 			m.lastPoll = now
+			if wide {
+				m.lastWidePoll = now
+			}
 		}
 		m.revoked.prune(now)
 	}
@@ -486,6 +497,12 @@ func (m *Manager) sync(ctx context.Context, what syncWhat) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// relevantSince is the time of the earliest revocation that can still matter at now: of a
+// session whose access tokens may not all have expired.
+func (m *Manager) relevantSince(now time.Time) time.Time {
+	return now.Add(-m.cfg.AccessTTL - m.cfg.ClockSkew - revokeMargin)
 }
 
 func (m *Manager) addRevocations(revs []store.Revocation, now time.Time) {
