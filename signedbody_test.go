@@ -73,6 +73,10 @@ var signedBodies = []string{
 	"{\"\":\"\x14\\b\"}",
 	"{\"message\":\"tab\tthen\\t\"}",
 	"{\n\t\"message\": \"pretty\"\n}",
+	`{"x":1e}`, `{"x":1e+}`, `{"x":-0}`, `{"x":1.0e-5}`, `{"x":1E5}`, `{"x":.5}`, `{"x":-.5}`, `{"x":0x10}`,
+	`{"x":[1,]}`, `{"x":[,1]}`, `{"x":{"a"}}`, `{"x":{"a":}}`, `{"x":tRue}`, `{"x":nul}`, `{"x":"\/"}`,
+	`{"a":1,,"b":2}`, `{"a":1 "b":2}`, `[1 2]`, `{"message":"m"`, `"unterminated`, `{"x":"\'"}`,
+	`{"x":[[[]]],"message":"deep"}`, `{"message":"m","message":"n","signature":"s","signature":null}`,
 	"{\"message\":\"m\"}\v",
 	"\r\n\t{\"message\":\"m\"}\r\n\t",
 }
