@@ -449,6 +449,11 @@ func fmtTTL(d time.Duration) string {
 }
 
 // check uses up the right code for purpose, user and target, or counts a wrong one.
+//
+// Every attempt is counted before its code is compared, in one atomic step of the store: of
+// concurrent guesses at most MaxFailures are ever compared with the live code (counting wrong
+// guesses after the comparison let any number of parallel ones through before the count caught
+// up). The attempt after MaxFailures finds the code dead, even when it is the right one.
 func (s *Service) check(ctx context.Context, purpose, userID, kind, value, code string) error {
 	attrs := []slog.Attr{slog.String("event", "invalid_code"), slog.String("user", userID), slog.String("kind", kind), slog.String("purpose", purpose)}
 	code, ok := cleanCode(code)
@@ -458,27 +463,31 @@ func (s *Service) check(ctx context.Context, purpose, userID, kind, value, code 
 	}
 	now := s.now()
 	key := codeKey(purpose, kind, userID, value)
-	err := s.store.ConsumeCode(ctx, key, codeHash(key, code), now)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("profile: checking a code: %w", err)
-	}
-	n, err := s.store.AddCodeFailure(ctx, key, s.maxFailures, now)
+	n, err := s.store.AddCodeFailure(ctx, key, s.maxFailures+1, now)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.log.LogAttrs(ctx, slog.LevelInfo, "profile: invalid code", append(attrs, slog.String("reason", "no live code"))...)
+		return ErrInvalidCode
 	case err != nil:
-		return fmt.Errorf("profile: counting a wrong code: %w", err)
-	default:
-		reason := "wrong"
-		if n >= s.maxFailures {
-			reason = "wrong; code killed after too many failures"
-		}
-		s.log.LogAttrs(ctx, slog.LevelInfo, "profile: invalid code", append(attrs, slog.String("reason", reason),
-			slog.Int("failures", n), slog.Int("max_failures", s.maxFailures))...)
+		return fmt.Errorf("profile: counting an attempt: %w", err)
+	case n > s.maxFailures:
+		s.log.LogAttrs(ctx, slog.LevelInfo, "profile: invalid code", append(attrs, slog.String("reason", "too many failures; the code is dead"),
+			slog.Int("max_failures", s.maxFailures))...)
+		return ErrInvalidCode
 	}
+	err = s.store.ConsumeCode(ctx, key, codeHash(key, code), now)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("profile: checking a code: %w", err)
+	}
+	reason := "wrong"
+	if n == s.maxFailures {
+		reason = "wrong; no attempt left"
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "profile: invalid code", append(attrs, slog.String("reason", reason),
+		slog.Int("failures", n), slog.Int("max_failures", s.maxFailures))...)
 	return ErrInvalidCode
 }
 

@@ -3,8 +3,11 @@ package profile_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -635,5 +638,65 @@ func TestLogSender(t *testing.T) {
 	cancel()
 	if err := s.SendSMS(cctx, profile.SMS{To: "+14155550100", Text: "x"}); !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
+	}
+}
+
+// gatedCodes is a memory store whose ConsumeCode waits at a gate until it is open: guesses
+// held there are under way, as over a network, while others arrive.
+type gatedCodes struct {
+	*memstore.Store
+	mu      sync.Mutex
+	open    bool
+	gate    chan struct{}
+	waiting atomic.Int32
+}
+
+func (s *gatedCodes) ConsumeCode(ctx context.Context, key string, hash []byte, now time.Time) error {
+	s.mu.Lock()
+	open := s.open
+	s.mu.Unlock()
+	if !open {
+		s.waiting.Add(1)
+		<-s.gate
+	}
+	return s.Store.ConsumeCode(ctx, key, hash, now)
+}
+
+// TestConcurrentGuessesCountedFirst: wrong guesses under way at once all count against the
+// code before any is compared with it, so that after MaxFailures of them even the right code is
+// refused — concurrency does not buy more guesses.
+func TestConcurrentGuessesCountedFirst(t *testing.T) {
+	st := &gatedCodes{Store: memstore.New(), gate: make(chan struct{})}
+	t.Cleanup(func() { st.Close() })
+	e := newEnv(t, func(c *profile.Config) { c.Store = st })
+	ctx := context.Background()
+	if _, err := e.svc.AddContact(ctx, "u1", profile.KindEmail, "victim@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	right := e.out.code(t, "victim@example.com")
+	n, _ := strconv.Atoi(right)
+	const guesses = 50
+	var returned atomic.Int32
+	var wg sync.WaitGroup
+	for i := range guesses {
+		wg.Go(func() {
+			_, _ = e.svc.VerifyContact(ctx, "u1", profile.KindEmail, "victim@example.com", fmt.Sprintf("%06d", (n+1+i)%1_000_000))
+			returned.Add(1)
+		})
+	}
+	for returned.Load()+st.waiting.Load() < guesses { // each guess refused, or held at the gate
+		time.Sleep(time.Millisecond)
+	}
+	st.mu.Lock()
+	st.open = true
+	st.mu.Unlock()
+	_, err := e.svc.VerifyContact(ctx, "u1", profile.KindEmail, "victim@example.com", right)
+	close(st.gate)
+	wg.Wait()
+	if !errors.Is(err, profile.ErrInvalidCode) {
+		t.Fatalf("the right code after %d concurrent wrong guesses (MaxFailures %d): %v, want ErrInvalidCode", guesses, profile.DefaultMaxFailures, err)
+	}
+	if w := st.waiting.Load(); w > int32(profile.DefaultMaxFailures) {
+		t.Errorf("%d guesses were compared with the live code, MaxFailures is %d", w, profile.DefaultMaxFailures)
 	}
 }
