@@ -155,11 +155,28 @@ func TestEmailCodeSecondFactor(t *testing.T) {
 	s, box := contactServer(t)
 	c := s.client(t)
 	c.signIn()
-	c.enrol()
+	secret, _ := c.enrol()
 	c.do("POST", "/auth/contacts", map[string]string{"kind": "email", "value": "ada@example.com"}, nil)
 	code, _ := box.lastCode(t, "ada@example.com")
+	// With MFA on, where its codes may go is changed with a fresh factor only: this session
+	// never passed it (it predates the factor), so it must step up first.
+	if r := c.do("POST", "/auth/contacts/verify", map[string]string{"kind": "email", "value": "ada@example.com", "code": code}, nil); r.status != 403 || r.errCode() != "insufficient_assurance" {
+		t.Fatalf("verify at aal1 with MFA on: %d %s", r.status, r.raw)
+	}
+	for _, r := range []*response{
+		c.do("POST", "/auth/contacts/primary", map[string]string{"kind": "email", "value": "ada@example.com"}, nil),
+		c.do("DELETE", "/auth/contacts/email/ada@example.com", nil, nil),
+	} {
+		if r.status != 403 || r.errCode() != "insufficient_assurance" {
+			t.Errorf("a factor change at aal1 with MFA on: %d %s", r.status, r.raw)
+		}
+	}
+	s.clock.Advance(30 * time.Second)
+	if r := c.do("POST", "/auth/mfa/step-up", map[string]string{"code": c.code(secret)}, nil); r.status != 200 {
+		t.Fatalf("step-up: %d %s", r.status, r.raw)
+	}
 	if r := c.do("POST", "/auth/contacts/verify", map[string]string{"kind": "email", "value": "ada@example.com", "code": code}, nil); r.status != 200 {
-		t.Fatal(r.status)
+		t.Fatalf("verify after step-up: %d %s", r.status, r.raw)
 	}
 	c2 := s.client(t)
 	c2.key = c.key

@@ -53,9 +53,9 @@ func (a *Auth) routes() http.Handler {
 		for path, rt := range map[string]route{
 			"/contacts":                {http.MethodGet: a.authenticated(a.handleContacts), http.MethodPost: a.limited(a.authenticated(a.handleAddContact))},
 			"/contacts/resend":         {http.MethodPost: a.limited(a.authenticated(a.handleResendContact))},
-			"/contacts/verify":         {http.MethodPost: a.limited(a.authenticated(a.handleVerifyContact))},
-			"/contacts/primary":        {http.MethodPost: a.authenticated(a.handlePrimaryContact)},
-			"/contacts/{kind}/{value}": {http.MethodDelete: a.authenticated(a.handleRemoveContact)},
+			"/contacts/verify":         {http.MethodPost: a.limited(a.freshIfMFA(a.handleVerifyContact))},
+			"/contacts/primary":        {http.MethodPost: a.freshIfMFA(a.handlePrimaryContact)},
+			"/contacts/{kind}/{value}": {http.MethodDelete: a.freshIfMFA(a.handleRemoveContact)},
 		} {
 			mux.HandleFunc(base+path, rt.serve)
 		}

@@ -377,6 +377,27 @@ func (a *Auth) fresh(h func(http.ResponseWriter, *http.Request, *Identity)) http
 	})
 }
 
+// freshIfMFA wraps a handler that changes where second-factor codes go (a contact's
+// verification, the primary contact, its removal): once the user has a second factor, it needs
+// that factor within Config.FreshFactor, as turning it off does. Else a session that never
+// passed the factor (one from before it was turned on, say) could verify an address of its own
+// choosing, receive the email code of a new sign-in there, and so stand in for the factor.
+func (a *Auth) freshIfMFA(h func(http.ResponseWriter, *http.Request, *Identity)) http.HandlerFunc {
+	return a.authenticated(func(w http.ResponseWriter, r *http.Request, id *Identity) {
+		switch on, err := a.mfaEnabled(r.Context(), id.UserID); {
+		case err != nil:
+			a.fail(w, r, "mfa_check", err)
+			return
+		case on:
+			if err := a.checkAssurance(id, a.cfg.FreshFactor); err != nil {
+				writeError(w, err)
+				return
+			}
+		}
+		h(w, r, id)
+	})
+}
+
 // mfaError maps the errors of the mfa package; now is the time Retry-After counts from.
 func mfaError(err error, now time.Time) *Error {
 	var locked *mfa.LockedError

@@ -479,20 +479,27 @@
       var waiting = pendingContact && pendingContact.kind === c.kind && pendingContact.value === c.value;
       if (!c.verified && !waiting) actions.append(small("Enter code", function () { askCode(c.kind, c.value, ""); }));
       if (c.verified && !c.primary) actions.append(small("Make primary", function () {
-        return contactCall(auth.profile.setPrimaryContact(c.kind, c.value), "");
+        return contactCall(function () { return auth.profile.setPrimaryContact(c.kind, c.value); }, "");
       }));
       actions.append(small("Remove", function () {
         if (!confirm("Remove " + c.value + "?")) return;
         if (pendingContact && pendingContact.kind === c.kind && pendingContact.value === c.value) hideCode(false);
-        return contactCall(auth.profile.removeContact(c.kind, c.value), "Removed " + c.value + ".");
+        return contactCall(function () { return auth.profile.removeContact(c.kind, c.value); }, "Removed " + c.value + ".");
       }));
       li.append(actions);
       list.append(li);
     });
   }
-  async function contactCall(p, done) {
+  // contactCall runs a change of the contacts — with a step-up first when the server asks for one
+  // (with MFA on, where its codes may go changes only with a fresh factor) — and shows the result.
+  async function contactCall(call, done) {
     say("contact-message", "");
-    try { await p; say("contact-message", done); } catch (err) { say("contact-message", err.message); }
+    try {
+      await withStepUp($("contacts"), call);
+      say("contact-message", done);
+    } catch (err) {
+      if (err.code !== "cancelled") say("contact-message", err.message);
+    }
     await loadContacts();
   }
   function askCode(kind, value, msg) {
@@ -542,13 +549,15 @@
     var p = pendingContact;
     $("contact-verify").disabled = true;
     try {
-      await auth.profile.verifyContact(p.kind, p.value, $("contact-code").value);
+      await withStepUp($("contact-verify-form"), function () {
+        return auth.profile.verifyContact(p.kind, p.value, $("contact-code").value);
+      });
       pendingContact = null;
       $("contact-verify-form").hidden = true;
       say("contact-message", p.value + " is verified.");
       await loadContacts();
     } catch (err) {
-      say("contact-message", err.message);
+      if (err.code !== "cancelled") say("contact-message", err.message);
       $("contact-code").select();
     }
     $("contact-verify").disabled = false;
