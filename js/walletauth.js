@@ -63,6 +63,7 @@
     already_linked: "Every account your wallet shares is linked already. Choose another account in your wallet, then try again.",
     mfa_locked: "Too many wrong codes. Try again in {s} s.",
     pending_expired: "Your sign-in timed out. Sign in again.",
+    account_changed: "Another tab signed in with another account, which this page now shows. Nothing was changed: try again if you meant to.",
   };
   var script = document.currentScript;
   var scriptBase = script && script.src ? script.src.replace(/\/client\.js(?:[?#].*)?$/, "") : "/auth";
@@ -113,6 +114,8 @@
     var base = new URL(String(opts.basePath || scriptBase), location.href).href.replace(/\/+$/, "");
     if (clients[base]) return clients[base];
     var token = null, expires = 0, user = null, address = null, timer = null, refreshing = null, steppingUp = null;
+    var epoch = 0; // counts sign-outs: a renewal that started before one must not bring a token back
+    var failures = 0; // renewals failed in a row (not 401), for the back-off
     var pending = null, pendingTimer = null; // a sign-in waiting for its second factor
     var shown = "signed_out|"; // the state the last "change" reported
     var handlers = { change: [], error: [] };
@@ -175,30 +178,58 @@
     }
     function clearSession() {
       clearTimeout(timer);
+      epoch++;
       token = user = address = null;
       expires = 0;
       changed();
     }
 
-    // POST /refresh; concurrent callers share one request. 401 means the session is over.
+    // adopt shows the session the refresh cookie now stands for: GET /session.
+    async function adopt() {
+      var s = await api("GET", "/session");
+      var sa = s && s.session && s.session.address;
+      var w = s && s.user && s.user.wallets && s.user.wallets[0];
+      if (s && s.user) {
+        user = s.user;
+        address = sa || (w && w.address) || null;
+        changed();
+      }
+    }
+
+    // POST /refresh; concurrent callers share one request. 401 means the session is over. The
+    // refresh cookie is shared by every tab: when another tab has signed in as someone else, the
+    // new token is theirs, and this tab shows that user from then on (never one user's page
+    // acting as another).
     function refresh() {
       if (steppingUp) return steppingUp.then(refresh);
       if (!refreshing) {
-        refreshing = api("POST", "/refresh", {}).then(function (r) {
+        var started = epoch;
+        refreshing = api("POST", "/refresh", {}).then(async function (r) {
+          if (epoch !== started) return r; // signed out meanwhile: the answer is stale
           setToken(r.accessToken, r.expiresAt);
+          var sub = claims(r.accessToken).sub;
+          if (user && sub && sub !== user.id) {
+            await adopt().catch(function (e) { clearSession(); throw e; }); // never show the wrong user
+          }
           return r;
         }).catch(function (err) {
-          if (err.status === 401) clearSession();
+          if (err.status === 401 && epoch === started) clearSession();
           throw err;
         }).finally(function () { refreshing = null; });
       }
       return refreshing;
     }
     function renew() {
-      refresh().catch(function (err) {
+      refresh().then(function () { failures = 0; }, function (err) {
         if (err.status === 401) return;
         emit("error", err);
-        timer = setTimeout(renew, 10000); // network or server trouble: try again soon
+        // Network or server trouble: try again, later each time (10 s, 20 s, … 2 min), and not
+        // before the server's Retry-After; one retry pending at most.
+        failures++;
+        var wait = Math.min(10000 * Math.pow(2, failures - 1), 120000);
+        if (err.retryAfter > 0) wait = Math.max(wait, err.retryAfter * 1000);
+        clearTimeout(timer);
+        timer = setTimeout(renew, wait);
       });
     }
 
@@ -297,7 +328,9 @@
       };
       var res = await send();
       if (res.status === 401 && token && (init.body == null || typeof init.body === "string")) {
+        var who = user && user.id;
         try { await refresh(); } catch (_) { return res; }
+        if (who && (!user || user.id !== who)) return res; // meant for the account shown before
         res = await send();
       }
       return res;
@@ -310,7 +343,10 @@
         return await api(method, path, body);
       } catch (err) {
         if (err.status !== 401 || !token || err.code === "invalid_code") throw err;
+        var who = user && user.id;
         await refresh();
+        // The renewal may bring another tab's account: what the page asked was for this one.
+        if (who && (!user || user.id !== who)) throw AuthError("account_changed", MSG.account_changed);
         return api(method, path, body);
       }
     }
@@ -341,7 +377,8 @@
       var s = null;
       try { s = await api("GET", "/session"); } catch (err) { if (err.status !== 401) emit("error", err); }
       try { await refresh(); } catch (err) { if (err.status !== 401) emit("error", err); return; }
-      if (!s) s = await api("GET", "/session");
+      var sub = claims(token).sub;
+      if (!s || !s.user || (sub && sub !== s.user.id)) return adopt(); // none, or another tab's user by now
       var sa = s.session && s.session.address;
       var w = s.user && s.user.wallets && s.user.wallets[0];
       if (s && s.user) {

@@ -29,6 +29,9 @@
 //      adds), verified and primary; a second address made primary and removed (its confirm
 //      dialog cancelled first, which keeps it, then accepted); "Link another wallet" links the
 //      second account (the first is linked already), then "Unlink" (cancelled, then accepted);
+//   7b. two tabs sharing the refresh cookie: tab A signs out and in with another account; tab B,
+//      still showing the first, tries to save metadata: it shows the second account from its
+//      renewal on, says why, and saves nothing;
 //   8. linked accounts (OAuth), with the fake OpenID Connect provider "fake" that e2e_test.go
 //      runs (its authorize endpoint approves at once and redirects back): "Link Fake" leaves the
 //      page for the provider and comes back with "Linked your Fake account." and the account
@@ -55,6 +58,9 @@ const lockWallet = new Wallet(id("walletauth e2e: lockout user"));
 // The profile scenario's user, and the second account its wallet shares.
 const profileWallet = new Wallet(id("walletauth e2e: profile user"));
 const secondWallet = new Wallet(id("walletauth e2e: profile user, second wallet"));
+// The two-tab scenario's users: one wallet, switched from one account to the other.
+const tabOne = new Wallet(id("walletauth e2e: tab user one"));
+const tabTwo = new Wallet(id("walletauth e2e: tab user two"));
 // The OAuth scenario's two users.
 const oauthWallet = new Wallet(id("walletauth e2e: oauth user"));
 const oauthOther = new Wallet(id("walletauth e2e: oauth user, the other one"));
@@ -86,7 +92,7 @@ function installWallet({ addresses, chainHex, mode }) {
       switch (method) {
         case "eth_requestAccounts":
         case "eth_accounts":
-          return addresses;
+          return window.__e2eAccounts || addresses; // a test may switch the wallet's account
         case "eth_chainId":
           return chainHex;
         case "personal_sign":
@@ -262,6 +268,54 @@ async function contactRow(page, value, verified) {
   return sel;
 }
 
+// Two tabs share the refresh cookie. Tab A signs out and signs in with another account; tab B,
+// which still shows the first, tries to save its metadata: its renewal brings the other
+// account's token, so it shows that account from then on and saves nothing — no page acts as an
+// account it does not show.
+async function tabsScenario(browser, log) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 760 } });
+  await context.exposeFunction("__e2eSign", async (data, addr) => {
+    const key = [tabOne, tabTwo].find((w) => w.address === addr);
+    check(key, "personal_sign for one of the wallet's addresses, got " + addr);
+    return key.signMessage(getBytes(data));
+  });
+  await context.addInitScript(installWallet, { addresses: [tabOne.address], chainHex: "0x" + CHAIN_ID.toString(16), mode: "ok" });
+  const open = async () => {
+    const page = await context.newPage();
+    page.on("pageerror", (err) => log.push("pageerror: " + err.message));
+    await page.goto(BASE_URL + "/");
+    await page.waitForSelector("body[data-ready=true]", WAIT);
+    return page;
+  };
+  const a = await open();
+  await a.click("#signin");
+  const one = await signedIn(a);
+  const b = await open();
+  check((await signedIn(b)).userId === one.userId, "tab B shows the first account");
+  await textIs(b, "#address", tabOne.address);
+
+  await signOutPage(a);
+  await a.evaluate((addr) => { window.__e2eAccounts = [addr]; }, tabTwo.address);
+  await a.click("#signin");
+  const two = await signedIn(a);
+  check(two.userId !== one.userId && two.address === tabTwo.address, "tab A signed in with the second account");
+
+  await b.fill("#unsafe-metadata", '{"note":"typed in tab B"}');
+  await b.click("#unsafe-save");
+  await b.waitForFunction(() => document.getElementById("unsafe-message").textContent !== "", null, WAIT);
+  const said = await b.textContent("#unsafe-message");
+  check(said.includes("Another tab signed in with another account"), "tab B says why nothing was saved: " + said);
+  await textIs(b, "#address", tabTwo.address);
+  await b.waitForFunction((id) => document.getElementById("profile-id").textContent === id, two.userId, WAIT);
+  await a.reload();
+  await signedIn(a);
+  await a.waitForFunction(() => document.getElementById("unsafe-metadata").value !== "", null, WAIT);
+  check((await a.inputValue("#unsafe-metadata")).trim() === "{}", "the second account's metadata is untouched");
+  await signOutPage(a);
+  await context.close();
+  return { switched: true };
+}
+
 async function profileScenario(browser, log) {
   const p = await newPage(browser, "ok", log, { signer: profileWallet, more: [secondWallet] });
   await p.click("#signin");
@@ -420,6 +474,14 @@ async function oauthScenario(browser, log) {
   check(e === UNAUTHENTICATED, "unauthenticated message: " + e);
   check(new URL(bare.url()).search === "", "parameters removed while signed out too");
   await bare.context().close();
+
+  // A link can put any text in the parameters: the page says only what it would say itself.
+  for (const code of ["Your%20wallet%20is%20compromised.%20Call%20%2B1-555-0100", "__proto__", "constructor"]) {
+    const planted = await newPage(browser, null, log, { url: "/?oauth_error=" + code });
+    const said = await errorText(planted);
+    check(said === "Linking failed. Try again.", "an unknown oauth_error shows a plain message: " + said);
+    await planted.context().close();
+  }
   return { linked: FAKE_USERNAME, alreadyLinked: true, unlinked: true };
 }
 
@@ -696,6 +758,9 @@ async function main() {
     const profileStarted = Date.now();
     summary.profile = await profileScenario(browser, log);
     summary.profileMs = Date.now() - profileStarted;
+
+    // 7b. Two tabs, and another account signed in from one of them.
+    summary.tabs = await tabsScenario(browser, log);
 
     // 8. Linked accounts (OAuth).
     const oauthStarted = Date.now();

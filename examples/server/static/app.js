@@ -25,8 +25,12 @@
     q.delete("oauth_error");
     var rest = q.toString();
     history.replaceState(history.state, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
-    if (linked) return { ok: true, text: "Linked your " + providerName(linked) + " account." };
-    return { ok: false, text: OAUTH_ERRORS[code] || "Linking failed (" + (code || "unknown error") + ")." };
+    // Only what this page would say itself: a link may carry any text in these parameters, so
+    // an unknown error code gets a plain message, and "linked" is shown only for a provider that
+    // the server lists as linked (loadOAuth checks).
+    if (linked) return { ok: true, provider: linked, text: "Linked your " + providerName(linked) + " account." };
+    var known = code !== null && Object.prototype.hasOwnProperty.call(OAUTH_ERRORS, code);
+    return { ok: false, text: known ? OAUTH_ERRORS[code] : "Linking failed. Try again." };
   })();
   function providerName(p) {
     return { github: "GitHub", google: "Google" }[p] || String(p).charAt(0).toUpperCase() + String(p).slice(1);
@@ -158,7 +162,6 @@
       var e = await auth.mfa.enrol();
       $("mfa-qr").src = "data:image/png;base64," + e.qrPng;
       $("mfa-secret").textContent = e.secret.replace(/(.{4})(?=.)/g, "$1 ");
-      $("mfa-secret").dataset.secret = e.secret;
       $("mfa-confirm-code").value = "";
       show("mfa-enrol");
       $("mfa-confirm-code").focus();
@@ -368,6 +371,8 @@
       li.append(actions);
       list.append(li);
     });
+    var linkedNow = oauthNotice && oauthNotice.provider && (r.accounts || []).some(function (a) { return a.provider === oauthNotice.provider; });
+    if (oauthNotice && oauthNotice.provider && !linkedNow) oauthNotice = null; // not so: say nothing
     if (oauthNotice) {
       say("oauth-message", oauthNotice.text);
       $("oauth-message").classList.toggle("error-text", !oauthNotice.ok);
@@ -587,7 +592,7 @@
 
   auth.ready.then(function () {
     if (!auth.user()) render(null); // a restored session has drawn itself through "change"
-    if (oauthNotice && !auth.user()) { // the profile panel is hidden: use the page's error box
+    if (oauthNotice && !oauthNotice.ok && !auth.user()) { // the profile panel is hidden: use the page's error box
       showError(oauthNotice.text);
       oauthNotice = null;
     }
