@@ -546,3 +546,27 @@ func TestLateVisibleRevocationReachesOthers(t *testing.T) {
 		e.sync(b)
 	}
 }
+
+// TestOutageFloodThenCheckedSignOut: a flood of unchecked sign-outs (made-up refresh tokens
+// while the store cannot be read) takes at most its share of the retry queue, so a checked
+// revocation after it (a sign-out with the session's access token) is still queued and held for
+// the session's life: once the store is back and the access tokens have expired, the signed-out
+// refresh token does not renew the session.
+func TestOutageFloodThenCheckedSignOut(t *testing.T) {
+	e, f, m := flakyEnv(t)
+	tok := e.create(m, alice)
+	f.set(true, true)
+	for range session.MaxRetries {
+		var raw [16 + 32]byte
+		_, _ = rand.Read(raw[:])
+		made := base64.RawURLEncoding.EncodeToString(raw[:16]) + "." + base64.RawURLEncoding.EncodeToString(raw[16:])
+		_ = m.RevokeByRefreshToken(context.Background(), made)
+	}
+	_ = m.Revoke(context.Background(), tok.SessionID) // the user signs out, with their access token
+	f.set(false, false)
+	e.clock.Advance(session.DefaultAccessTTL + session.DefaultClockSkew + 2*time.Minute)
+	_ = m.Sync(context.Background())
+	if _, err := m.Refresh(context.Background(), tok.RefreshToken); err == nil {
+		t.Fatal("a session signed out during the outage renews after it")
+	}
+}

@@ -307,7 +307,7 @@ func (m *Manager) revokeUnchecked(ctx context.Context, id string, now time.Time)
 			slog.String("session_id", id), slog.Int("held", maxHeld))
 	}
 	if err := m.cfg.Sessions.RevokeSession(ctx, id, now); err != nil {
-		m.holdRevocation(ctx, id, time.Time{}, now, err)
+		m.holdRevocation(ctx, id, time.Time{}, now, err, true)
 		return fmt.Errorf("session: revoking: %w", err)
 	}
 	m.log.LogAttrs(ctx, slog.LevelInfo, "session: revoked", slog.String("session_id", id))
@@ -321,7 +321,10 @@ func (m *Manager) revokeUnchecked(ctx context.Context, id string, now time.Time)
 // When the store cannot be read, the token cannot be checked: the session it names is revoked
 // anyway (by id, as [Manager.Revoke] does, including its handling of a store that fails), so that
 // signing out during an outage still holds. Only then: a token that the store shows is not the
-// session's never revokes it.
+// session's never revokes it. What an instance keeps of such unchecked sign-outs while the store
+// fails is bounded (half of the retry queue, then short holds): a flood of made-up tokens can
+// neither grow memory nor push out the revocations of [Manager.Revoke], which a sign-out with a
+// valid access token makes (the HTTP logout does both).
 func (m *Manager) RevokeByRefreshToken(ctx context.Context, refreshToken string) error {
 	_, err := m.SignOut(ctx, refreshToken)
 	return err
@@ -381,7 +384,7 @@ func (m *Manager) RevokeOthers(ctx context.Context, userID, keepSessionID string
 	if err != nil {
 		for _, s := range list {
 			if s.ID != keepSessionID {
-				m.holdRevocation(ctx, s.ID, s.ExpiresAt, now, err)
+				m.holdRevocation(ctx, s.ID, s.ExpiresAt, now, err, false)
 			}
 		}
 		return 0, fmt.Errorf("session: revoking: %w", err)

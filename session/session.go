@@ -530,7 +530,7 @@ func (m *Manager) revokeDurably(ctx context.Context, id string, expiresAt, now t
 	m.revokeLocal(id, now)
 	err := m.cfg.Sessions.RevokeSession(ctx, id, now)
 	if err != nil {
-		m.holdRevocation(ctx, id, expiresAt, now, err)
+		m.holdRevocation(ctx, id, expiresAt, now, err, false)
 	}
 	return err
 }
@@ -541,11 +541,12 @@ func (m *Manager) revokeDurably(ctx context.Context, id string, expiresAt, now t
 // its access tokens live, and Sync retries the store until it accepts the revocation or the
 // session has expired.
 //
-// Both are bounded, since a sign-out while the store cannot be read revokes a session id that
-// nobody could check: when the retry queue is full (a long outage, or a flood of sign-outs naming
-// made-up sessions), the revocation holds on this instance only while an access token of the
-// session can live, and only while the revoked set has room.
-func (m *Manager) holdRevocation(ctx context.Context, id string, expiresAt, now time.Time, cause error) {
+// unchecked marks a sign-out whose token nobody could check (the store could not be read): its
+// session id is only the caller's word, and a flood of made-up ones must neither grow memory nor
+// crowd out real revocations. Such revocations take at most half of the retry queue; beyond
+// that, they hold on this instance only while an access token of the session can live, and only
+// while the revoked set has room. A checked revocation always holds for the session's life.
+func (m *Manager) holdRevocation(ctx context.Context, id string, expiresAt, now time.Time, cause error, unchecked bool) {
 	if expiresAt.IsZero() {
 		expiresAt = now.Add(m.cfg.RefreshLifetime)
 	}
@@ -555,10 +556,17 @@ func (m *Manager) holdRevocation(ctx context.Context, id string, expiresAt, now 
 		m.revoked.add(id, until) // the session has ended: nothing left to revoke, and soon forgotten
 		return
 	}
-	if m.retries.add(id, expiresAt) {
+	if m.retries.add(id, expiresAt, unchecked) {
 		m.revoked.add(id, until)
 		m.log.LogAttrs(ctx, slog.LevelError, "session: revocation not yet durable; it holds on this instance and will be retried",
 			slog.String("session_id", id), slog.Time("until", expiresAt), slog.String("error", cause.Error()))
+		return
+	}
+	if !unchecked {
+		m.revoked.add(id, until)
+		m.log.LogAttrs(ctx, slog.LevelError,
+			"session: revocation not durable and the retry queue is full; it holds on this instance only",
+			slog.String("session_id", id), slog.Int("queued", maxRetries), slog.String("error", cause.Error()))
 		return
 	}
 	short := now.Add(m.cfg.AccessTTL + m.cfg.ClockSkew + revokeMargin)
@@ -567,14 +575,17 @@ func (m *Manager) holdRevocation(ctx context.Context, id string, expiresAt, now 
 	}
 	held := m.revoked.addBounded(id, short, maxHeld)
 	m.log.LogAttrs(ctx, slog.LevelError,
-		"session: revocation not durable and the retry queue is full; it holds on this instance only, while its access tokens live",
-		slog.String("session_id", id), slog.Bool("held", held), slog.Int("queued", maxRetries), slog.String("error", cause.Error()))
+		"session: unchecked sign-out not durable and its share of the retry queue is full; it holds on this instance only, while its access tokens live",
+		slog.String("session_id", id), slog.Bool("held", held), slog.Int("queued", maxUncheckedRetries), slog.String("error", cause.Error()))
 }
 
 // maxRetries bounds the revocations queued for a retry; beyond it, the oldest are kept.
 const maxRetries = 10_000
 
-// maxHeld bounds the revoked set for the revocations held beyond the retry queue.
+// maxUncheckedRetries bounds the unchecked sign-outs among them.
+const maxUncheckedRetries = maxRetries / 2
+
+// maxHeld bounds the revoked set for the unchecked sign-outs held beyond the retry queue.
 const maxHeld = 10 * maxRetries
 
 // maxRetryFailures is how many retries in a row may fail before a Sync gives up on the rest of
@@ -635,27 +646,37 @@ func (m *Manager) retryRevocations(ctx context.Context, now time.Time) error {
 
 // retryQueue holds the revocations the store has not accepted yet, in the order to try them.
 type retryQueue struct {
-	mu    sync.Mutex
-	m     map[string]time.Time // session id → the session's absolute expiry
-	order []string             // the ids of m, the next to try first
+	mu        sync.Mutex
+	m         map[string]time.Time // session id → the session's absolute expiry
+	order     []string             // the ids of m, the next to try first
+	unchecked map[string]bool      // the ids of m that are unchecked sign-outs
 }
 
 // add queues a revocation, or extends the expiry of one queued. It reports false when the queue
-// is full.
-func (q *retryQueue) add(id string, until time.Time) bool {
+// is full, or holds its share of unchecked sign-outs and this is one.
+func (q *retryQueue) add(id string, until time.Time, unchecked bool) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if old, ok := q.m[id]; ok {
 		if until.After(old) {
 			q.m[id] = until
 		}
+		if !unchecked {
+			delete(q.unchecked, id) // checked after all
+		}
 		return true
 	}
-	if len(q.m) >= maxRetries {
+	if len(q.m) >= maxRetries || unchecked && len(q.unchecked) >= maxUncheckedRetries {
 		return false
 	}
 	q.m[id] = until
 	q.order = append(q.order, id)
+	if unchecked {
+		if q.unchecked == nil {
+			q.unchecked = make(map[string]bool)
+		}
+		q.unchecked[id] = true
+	}
 	return true
 }
 
@@ -682,6 +703,7 @@ func (q *retryQueue) finish(done, failed []string) {
 	defer q.mu.Unlock()
 	for _, id := range done {
 		delete(q.m, id)
+		delete(q.unchecked, id)
 	}
 	back := make(map[string]bool, len(failed))
 	for _, id := range failed {

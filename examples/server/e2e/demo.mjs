@@ -293,6 +293,10 @@ async function tabsScenario(browser, log) {
   const b = await open();
   check((await signedIn(b)).userId === one.userId, "tab B shows the first account");
   await textIs(b, "#address", tabOne.address);
+  // Tab B's own timer must not renew first (it would then show the second account before the
+  // save, rightly, and the save would be the second account's): its renewals fail until the save.
+  await b.route("**/auth/refresh", (route) => route.fulfill({ status: 503, contentType: "application/json",
+    headers: { "Retry-After": "120" }, body: '{"error":{"code":"unavailable","message":"held by the test"}}' }));
 
   await signOutPage(a);
   await a.evaluate((addr) => { window.__e2eAccounts = [addr]; }, tabTwo.address);
@@ -300,6 +304,8 @@ async function tabsScenario(browser, log) {
   const two = await signedIn(a);
   check(two.userId !== one.userId && two.address === tabTwo.address, "tab A signed in with the second account");
 
+  check((await b.textContent("#address")) === tabOne.address, "tab B still shows the first account");
+  await b.unroute("**/auth/refresh");
   await b.fill("#unsafe-metadata", '{"note":"typed in tab B"}');
   await b.click("#unsafe-save");
   await b.waitForFunction(() => document.getElementById("unsafe-message").textContent !== "", null, WAIT);
