@@ -18,6 +18,9 @@ const (
 	MaxCodeTTL     = 10 * time.Minute
 	// DefaultMaxFailures is [Config.MaxFailures] when it is zero.
 	DefaultMaxFailures = 5
+	// MaxFailuresLimit is the most [Config.MaxFailures] may be: more wrong tries than that make
+	// a six-digit code too easy to guess (100 in 10⁶ a code).
+	MaxFailuresLimit = 100
 	// DefaultSendsPerTarget and DefaultSendsPerTargetWindow are [Config.SendsPerTarget] and
 	// [Config.SendsPerTargetWindow] when they are zero.
 	DefaultSendsPerTarget       = 5
@@ -51,7 +54,8 @@ type Config struct {
 	// [MaxCodeTTL] (10 minutes).
 	CodeTTL time.Duration
 	// MaxFailures is how many wrong codes kill a code: after that many, even the right code is
-	// refused, and only a new code (a resend) helps. Default [DefaultMaxFailures] (5).
+	// refused, and only a new code (a resend) helps. Default [DefaultMaxFailures] (5), at most
+	// [MaxFailuresLimit].
 	MaxFailures int
 	// SendsPerTarget is how many codes may go to one address or number, whatever the user and
 	// purpose, per SendsPerTargetWindow; more are refused with a [*RateLimitError]. Defaults
@@ -103,8 +107,8 @@ func New(cfg Config) (*Service, error) {
 		cfg.CodeTTL = DefaultCodeTTL
 	}
 	switch {
-	case cfg.MaxFailures < 0:
-		return nil, errors.New("profile: Config.MaxFailures must not be negative")
+	case cfg.MaxFailures < 0 || cfg.MaxFailures > MaxFailuresLimit:
+		return nil, fmt.Errorf("profile: Config.MaxFailures must be between 0 (default) and %d", MaxFailuresLimit)
 	case cfg.MaxFailures == 0:
 		cfg.MaxFailures = DefaultMaxFailures
 	}

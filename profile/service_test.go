@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,22 +24,24 @@ func TestNewConfig(t *testing.T) {
 	st := memstore.New()
 	ls := profile.LogSender{}
 	for name, cfg := range map[string]profile.Config{
-		"no store":        {Email: ls, AppName: "X"},
-		"no sender":       {Store: st, AppName: "X"},
-		"no app name":     {Store: st, Email: ls},
-		"app name CRLF":   {Store: st, Email: ls, AppName: "X\r\nBcc: y"},
-		"app name long":   {Store: st, Email: ls, AppName: strings.Repeat("x", 65)},
-		"ttl too long":    {Store: st, Email: ls, AppName: "X", CodeTTL: 11 * time.Minute},
-		"ttl negative":    {Store: st, Email: ls, AppName: "X", CodeTTL: -time.Second},
-		"failures < 0":    {Store: st, Email: ls, AppName: "X", MaxFailures: -1},
-		"sends < 0":       {Store: st, Email: ls, AppName: "X", SendsPerTarget: -1},
-		"send window < 0": {Store: st, Email: ls, AppName: "X", SendsPerTargetWindow: -time.Second},
+		"no store":         {Email: ls, AppName: "X"},
+		"no sender":        {Store: st, AppName: "X"},
+		"no app name":      {Store: st, Email: ls},
+		"app name CRLF":    {Store: st, Email: ls, AppName: "X\r\nBcc: y"},
+		"app name long":    {Store: st, Email: ls, AppName: strings.Repeat("x", 65)},
+		"ttl too long":     {Store: st, Email: ls, AppName: "X", CodeTTL: 11 * time.Minute},
+		"ttl negative":     {Store: st, Email: ls, AppName: "X", CodeTTL: -time.Second},
+		"failures < 0":     {Store: st, Email: ls, AppName: "X", MaxFailures: -1},
+		"failures > limit": {Store: st, Email: ls, AppName: "X", MaxFailures: profile.MaxFailuresLimit + 1},
+		"failures max int": {Store: st, Email: ls, AppName: "X", MaxFailures: math.MaxInt},
+		"sends < 0":        {Store: st, Email: ls, AppName: "X", SendsPerTarget: -1},
+		"send window < 0":  {Store: st, Email: ls, AppName: "X", SendsPerTargetWindow: -time.Second},
 	} {
 		if _, err := profile.New(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if _, err := profile.New(profile.Config{Store: st, SMS: ls, AppName: "X", CodeTTL: 10 * time.Minute}); err != nil {
+	if _, err := profile.New(profile.Config{Store: st, SMS: ls, AppName: "X", CodeTTL: 10 * time.Minute, MaxFailures: profile.MaxFailuresLimit}); err != nil {
 		t.Error(err)
 	}
 }
