@@ -116,6 +116,7 @@
     var token = null, expires = 0, user = null, address = null, timer = null, refreshing = null, steppingUp = null;
     var epoch = 0; // counts sign-outs: a renewal that started before one must not bring a token back
     var failures = 0; // renewals failed in a row (not 401), for the back-off
+    var restoring = false; // the page-load restore is under way
     var pending = null, pendingTimer = null; // a sign-in waiting for its second factor
     var shown = "signed_out|"; // the state the last "change" reported
     var handlers = { change: [], error: [] };
@@ -311,7 +312,7 @@
 
     async function signOut() {
       clearPending();
-      if (user || token) {
+      if (user || token || restoring) {
         try { await api("POST", "/logout", {}); } catch (err) { emit("error", err); }
       }
       clearSession();
@@ -374,9 +375,15 @@
 
     // Page load: the access cookie may still be good (GET /session); either way get a fresh token.
     async function restore() {
-      var s = null;
-      try { s = await api("GET", "/session"); } catch (err) { if (err.status !== 401) emit("error", err); }
-      try { await refresh(); } catch (err) { if (err.status !== 401) emit("error", err); return; }
+      var s = null, started = epoch;
+      restoring = true;
+      try {
+        try { s = await api("GET", "/session"); } catch (err) { if (err.status !== 401) emit("error", err); }
+        try { await refresh(); } catch (err) { if (err.status !== 401) emit("error", err); return; }
+      } finally {
+        restoring = false;
+      }
+      if (epoch !== started) return; // signed out meanwhile
       var sub = claims(token).sub;
       if (!s || !s.user || (sub && sub !== s.user.id)) return adopt(); // none, or another tab's user by now
       var sa = s.session && s.session.address;
@@ -390,7 +397,8 @@
 
     // Background tabs throttle timers: renew as soon as the tab is seen again, if it is due.
     document.addEventListener("visibilitychange", function () {
-      if (document.visibilityState === "visible" && token && expires - Date.now() < 10000) renew();
+      // Not while a failed renewal waits for its retry: that one keeps its back-off.
+      if (document.visibilityState === "visible" && token && expires - Date.now() < 10000 && failures === 0) renew();
     });
 
     // POST /wallets: links the first account the wallet shares that is not linked yet (or
