@@ -570,3 +570,32 @@ func TestOutageFloodThenCheckedSignOut(t *testing.T) {
 		t.Fatal("a session signed out during the outage renews after it")
 	}
 }
+
+// TestOutageUncheckedSignOutCheckedOnRetry: a sign-out during an outage revokes by the id its
+// token names, unchecked; once the store answers, the retry checks the token: a made-up one (the
+// right session id, a wrong secret) revokes nothing and its hold ends, the session's own token
+// revokes for good.
+func TestOutageUncheckedSignOutCheckedOnRetry(t *testing.T) {
+	e, f, m := flakyEnv(t)
+	victim, owner := e.create(m, alice), e.create(m, alice)
+	f.set(true, true)
+	_ = m.RevokeByRefreshToken(context.Background(), forged(victim)) // someone who knows the id
+	_ = m.RevokeByRefreshToken(context.Background(), owner.RefreshToken)
+	if _, err := m.Verify(victim.AccessToken); !errors.Is(err, session.ErrSessionRevoked) {
+		t.Fatalf("during the outage the unchecked sign-out holds: %v", err)
+	}
+	f.set(false, false)
+	e.clock.Advance(time.Second)
+	if err := m.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Verify(victim.AccessToken); err != nil {
+		t.Errorf("the session named by a made-up token, once checked: %v", err)
+	}
+	if _, err := m.Refresh(context.Background(), victim.RefreshToken); err != nil {
+		t.Errorf("its refresh: %v", err)
+	}
+	if _, err := m.Refresh(context.Background(), owner.RefreshToken); err == nil {
+		t.Error("the session signed out with its own token refreshes after the outage")
+	}
+}

@@ -301,13 +301,13 @@ func (m *Manager) revoke(ctx context.Context, id string, expiresAt, now time.Tim
 // revokeUnchecked is revoke for a session id that nobody could check (a sign-out while the store
 // cannot be read): what this instance holds of it is bounded (maxHeld, then the retry queue), as
 // the id is only the caller's word and a flood of made-up ones must not grow memory.
-func (m *Manager) revokeUnchecked(ctx context.Context, id string, now time.Time) error {
+func (m *Manager) revokeUnchecked(ctx context.Context, id string, hash []byte, now time.Time) error {
 	if !m.revoked.addBounded(id, m.revokedUntil(now), maxHeld) {
 		m.log.LogAttrs(ctx, slog.LevelError, "session: too many unchecked sign-outs held; this one only goes to the store",
 			slog.String("session_id", id), slog.Int("held", maxHeld))
 	}
 	if err := m.cfg.Sessions.RevokeSession(ctx, id, now); err != nil {
-		m.holdRevocation(ctx, id, time.Time{}, now, err, true)
+		m.holdRevocation(ctx, id, time.Time{}, now, err, hash)
 		return fmt.Errorf("session: revoking: %w", err)
 	}
 	m.log.LogAttrs(ctx, slog.LevelInfo, "session: revoked", slog.String("session_id", id))
@@ -321,8 +321,9 @@ func (m *Manager) revokeUnchecked(ctx context.Context, id string, now time.Time)
 // When the store cannot be read, the token cannot be checked: the session it names is revoked
 // anyway (by id, as [Manager.Revoke] does, including its handling of a store that fails), so that
 // signing out during an outage still holds. Only then: a token that the store shows is not the
-// session's never revokes it. What an instance keeps of such unchecked sign-outs while the store
-// fails is bounded (half of the retry queue, then short holds): a flood of made-up tokens can
+// session's never revokes it, and when the store answers again the retry checks the token
+// before it revokes: a made-up one ends nothing. What an instance keeps of such unchecked
+// sign-outs while the store fails is bounded (half of the retry queue, then short holds): a flood of made-up tokens can
 // neither grow memory nor push out the revocations of [Manager.Revoke], which a sign-out with a
 // valid access token makes (the HTTP logout does both).
 func (m *Manager) RevokeByRefreshToken(ctx context.Context, refreshToken string) error {
@@ -350,7 +351,7 @@ func (m *Manager) SignOut(ctx context.Context, refreshToken string) (string, err
 		// session id signs its owner out, and only while the store is failing.
 		m.log.LogAttrs(ctx, slog.LevelWarn, "session: sign-out while the store cannot be read; revoking by session id",
 			slog.String("session_id", id), slog.String("error", err.Error()))
-		return "", m.revokeUnchecked(ctx, id, now)
+		return "", m.revokeUnchecked(ctx, id, hash, now)
 	}
 	if !hashEqual(hash, s.RefreshHash) && !hashEqual(hash, s.PrevRefreshHash) {
 		return "", nil
@@ -384,7 +385,7 @@ func (m *Manager) RevokeOthers(ctx context.Context, userID, keepSessionID string
 	if err != nil {
 		for _, s := range list {
 			if s.ID != keepSessionID {
-				m.holdRevocation(ctx, s.ID, s.ExpiresAt, now, err, false)
+				m.holdRevocation(ctx, s.ID, s.ExpiresAt, now, err, nil)
 			}
 		}
 		return 0, fmt.Errorf("session: revoking: %w", err)

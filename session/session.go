@@ -530,7 +530,7 @@ func (m *Manager) revokeDurably(ctx context.Context, id string, expiresAt, now t
 	m.revokeLocal(id, now)
 	err := m.cfg.Sessions.RevokeSession(ctx, id, now)
 	if err != nil {
-		m.holdRevocation(ctx, id, expiresAt, now, err, false)
+		m.holdRevocation(ctx, id, expiresAt, now, err, nil)
 	}
 	return err
 }
@@ -541,12 +541,15 @@ func (m *Manager) revokeDurably(ctx context.Context, id string, expiresAt, now t
 // its access tokens live, and Sync retries the store until it accepts the revocation or the
 // session has expired.
 //
-// unchecked marks a sign-out whose token nobody could check (the store could not be read): its
-// session id is only the caller's word, and a flood of made-up ones must neither grow memory nor
-// crowd out real revocations. Such revocations take at most half of the retry queue; beyond
-// that, they hold on this instance only while an access token of the session can live, and only
-// while the revoked set has room. A checked revocation always holds for the session's life.
-func (m *Manager) holdRevocation(ctx context.Context, id string, expiresAt, now time.Time, cause error, unchecked bool) {
+// uncheckedHash, when not nil, marks a sign-out whose token nobody could check (the store could
+// not be read): the hash of the refresh token presented. Its session id is only the caller's
+// word, and a flood of made-up ones must neither grow memory nor crowd out real revocations.
+// Such revocations take at most half of the retry queue, and the retry checks the token before
+// it revokes (a made-up one revokes nothing once the store answers); beyond that share, they
+// hold on this instance only while an access token of the session can live, and only while the
+// revoked set has room. A checked revocation always holds for the session's life.
+func (m *Manager) holdRevocation(ctx context.Context, id string, expiresAt, now time.Time, cause error, uncheckedHash []byte) {
+	unchecked := uncheckedHash != nil
 	if expiresAt.IsZero() {
 		expiresAt = now.Add(m.cfg.RefreshLifetime)
 	}
@@ -556,7 +559,7 @@ func (m *Manager) holdRevocation(ctx context.Context, id string, expiresAt, now 
 		m.revoked.add(id, until) // the session has ended: nothing left to revoke, and soon forgotten
 		return
 	}
-	if m.retries.add(id, expiresAt, unchecked) {
+	if m.retries.add(id, expiresAt, uncheckedHash) {
 		m.revoked.add(id, until)
 		m.log.LogAttrs(ctx, slog.LevelError, "session: revocation not yet durable; it holds on this instance and will be retried",
 			slog.String("session_id", id), slog.Time("until", expiresAt), slog.String("error", cause.Error()))
@@ -619,6 +622,29 @@ func (m *Manager) retryRevocations(ctx context.Context, now time.Time) error {
 			untried++ // first in line at the next Sync
 			continue
 		}
+		if hash := m.retries.uncheckedHash(id); hash != nil {
+			// A sign-out nobody could check: now that the store answers, revoke only if the token
+			// was the session's; a made-up one revokes nothing, and its hold here ends.
+			s, err := m.cfg.Sessions.GetSession(ctx, id, now)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				done = append(done, id)
+				continue
+			case err != nil:
+				failed, lastErr = append(failed, id), err
+				inRow++
+				continue
+			case !s.RevokedAt.IsZero(): // revoked already (by its owner, say): keep refusing it
+				done = append(done, id)
+				continue
+			case !hashEqual(hash, s.RefreshHash) && !hashEqual(hash, s.PrevRefreshHash):
+				done = append(done, id)
+				m.revoked.set(id, now) // forgotten at the next prune
+				m.log.LogAttrs(ctx, slog.LevelWarn, "session: a sign-out during the outage named a session with a token not its own; dropped",
+					slog.String("session_id", id))
+				continue
+			}
+		}
 		if err := m.cfg.Sessions.RevokeSession(ctx, id, now); err != nil {
 			failed, lastErr = append(failed, id), err
 			inRow++
@@ -649,35 +675,43 @@ type retryQueue struct {
 	mu        sync.Mutex
 	m         map[string]time.Time // session id → the session's absolute expiry
 	order     []string             // the ids of m, the next to try first
-	unchecked map[string]bool      // the ids of m that are unchecked sign-outs
+	unchecked map[string][]byte    // the ids of m that are unchecked sign-outs → the token's hash
 }
 
-// add queues a revocation, or extends the expiry of one queued. It reports false when the queue
-// is full, or holds its share of unchecked sign-outs and this is one.
-func (q *retryQueue) add(id string, until time.Time, unchecked bool) bool {
+// add queues a revocation, or extends the expiry of one queued; uncheckedHash is as for
+// holdRevocation. It reports false when the queue is full, or holds its share of unchecked
+// sign-outs and this is one.
+func (q *retryQueue) add(id string, until time.Time, uncheckedHash []byte) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if old, ok := q.m[id]; ok {
 		if until.After(old) {
 			q.m[id] = until
 		}
-		if !unchecked {
+		if uncheckedHash == nil {
 			delete(q.unchecked, id) // checked after all
 		}
 		return true
 	}
-	if len(q.m) >= maxRetries || unchecked && len(q.unchecked) >= maxUncheckedRetries {
+	if len(q.m) >= maxRetries || uncheckedHash != nil && len(q.unchecked) >= maxUncheckedRetries {
 		return false
 	}
 	q.m[id] = until
 	q.order = append(q.order, id)
-	if unchecked {
+	if uncheckedHash != nil {
 		if q.unchecked == nil {
-			q.unchecked = make(map[string]bool)
+			q.unchecked = make(map[string][]byte)
 		}
-		q.unchecked[id] = true
+		q.unchecked[id] = uncheckedHash
 	}
 	return true
+}
+
+// uncheckedHash returns the token hash of a queued unchecked sign-out, or nil.
+func (q *retryQueue) uncheckedHash(id string) []byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.unchecked[id]
 }
 
 func (q *retryQueue) get(id string) (time.Time, bool) {
