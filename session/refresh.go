@@ -323,9 +323,9 @@ func (m *Manager) revokeUnchecked(ctx context.Context, id string, hash []byte, n
 // signing out during an outage still holds. Only then: a token that the store shows is not the
 // session's never revokes it, and when the store answers again the retry checks the token
 // before it revokes: a made-up one ends nothing. What an instance keeps of such unchecked
-// sign-outs while the store fails is bounded (half of the retry queue, then short holds): a flood of made-up tokens can
-// neither grow memory nor push out the revocations of [Manager.Revoke], which a sign-out with a
-// valid access token makes (the HTTP logout does both).
+// sign-outs while the store fails is bounded (half of the retry queue, then short holds): a
+// flood of made-up tokens can neither grow memory nor push out the revocations of
+// [Manager.Revoke], which a sign-out with a valid access token makes (the HTTP logout does both).
 func (m *Manager) RevokeByRefreshToken(ctx context.Context, refreshToken string) error {
 	_, err := m.SignOut(ctx, refreshToken)
 	return err
