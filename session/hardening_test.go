@@ -599,3 +599,111 @@ func TestOutageUncheckedSignOutCheckedOnRetry(t *testing.T) {
 		t.Error("the session signed out with its own token refreshes after the outage")
 	}
 }
+
+// madeUpRefresh is a well-formed refresh token of a session that does not exist.
+func madeUpRefresh() string {
+	var raw [16 + 32]byte
+	_, _ = rand.Read(raw[:])
+	return base64.RawURLEncoding.EncodeToString(raw[:16]) + "." + base64.RawURLEncoding.EncodeToString(raw[16:])
+}
+
+// TestOutageForgedThenOwnerSignOut: a made-up token naming a session, then the session's own
+// token, both during the outage: the retry finds the owner's among them and revokes.
+func TestOutageForgedThenOwnerSignOut(t *testing.T) {
+	e, f, m := flakyEnv(t)
+	victim := e.create(m, alice)
+	f.set(true, true)
+	_ = m.RevokeByRefreshToken(ctx, forged(victim))
+	_ = m.RevokeByRefreshToken(ctx, victim.RefreshToken)
+	f.set(false, false)
+	e.clock.Advance(time.Second)
+	_ = m.Sync(ctx)
+	e.clock.Advance(pastAccessMarks)
+	_ = m.Sync(ctx)
+	if _, err := m.Refresh(ctx, victim.RefreshToken); err == nil {
+		t.Fatal("the owner's sign-out during the outage was lost: its refresh token still renews")
+	}
+}
+
+// TestOutageForgedKeepsCheckedHold: a checked revocation held on this instance only (the retry
+// queue was full), then a made-up sign-out of the same session in a later outage: the retry
+// drops nothing of the checked hold.
+func TestOutageForgedKeepsCheckedHold(t *testing.T) {
+	e, f, m := flakyEnv(t)
+	victim := e.create(m, alice)
+	f.set(true, true)
+	for range session.MaxRetries {
+		_ = m.Revoke(ctx, madeUpRefresh()[:22])
+	}
+	_ = m.Revoke(ctx, victim.SessionID) // the queue is full: held on this instance only
+	f.set(false, false)
+	e.clock.Advance(time.Second)
+	_ = m.Sync(ctx)
+	f.set(true, true)
+	_ = m.RevokeByRefreshToken(ctx, forged(victim))
+	f.set(false, false)
+	e.clock.Advance(time.Second)
+	_ = m.Sync(ctx)
+	if _, err := m.Verify(victim.AccessToken); !errors.Is(err, session.ErrSessionRevoked) {
+		t.Errorf("a revoked session verifies again after a made-up sign-out: %v", err)
+	}
+	if _, err := m.Refresh(ctx, victim.RefreshToken); !errors.Is(err, session.ErrSessionRevoked) {
+		t.Errorf("… and refreshes: %v", err)
+	}
+}
+
+// TestOutageMadeUpIdsForgotten: sign-outs naming sessions that do not exist leave no hold once
+// the retry has found so, outage after outage.
+func TestOutageMadeUpIdsForgotten(t *testing.T) {
+	e, f, m := flakyEnv(t)
+	for range 3 {
+		f.set(true, true)
+		for range 1000 {
+			_ = m.RevokeByRefreshToken(ctx, madeUpRefresh())
+		}
+		f.set(false, false)
+		e.clock.Advance(time.Second)
+		_ = m.Sync(ctx)
+	}
+	if n := session.RevokedLen(m); n != 0 {
+		t.Errorf("%d holds of sessions that do not exist", n)
+	}
+}
+
+// hookedGet is a flaky store whose GetSession runs hook once, after a successful read.
+type hookedGet struct {
+	*flaky
+	hook func()
+}
+
+func (h *hookedGet) GetSession(ctx context.Context, id string, now time.Time) (store.Session, error) {
+	s, err := h.flaky.GetSession(ctx, id, now)
+	if err == nil && h.hook != nil {
+		fn := h.hook
+		h.hook = nil
+		fn()
+	}
+	return s, err
+}
+
+// TestRevokeDuringUncheckedRetry: a checked revocation of a session that comes while the retry
+// of a made-up sign-out of it is checking the token is neither lost nor dropped.
+func TestRevokeDuringUncheckedRetry(t *testing.T) {
+	e := newEnv(t)
+	f := &flaky{Store: e.st}
+	h := &hookedGet{flaky: f}
+	m := e.manager(func(c *session.Config) { c.Sessions = h })
+	victim := e.create(m, alice)
+	f.set(true, true)
+	_ = m.RevokeByRefreshToken(ctx, forged(victim))
+	f.set(true, false) // reads work again, writes still fail
+	h.hook = func() { _ = m.Revoke(ctx, victim.SessionID) }
+	e.clock.Advance(time.Second)
+	_ = m.Sync(ctx)
+	f.set(false, false)
+	e.clock.Advance(pastAccessMarks)
+	_ = m.Sync(ctx)
+	if _, err := m.Refresh(ctx, victim.RefreshToken); err == nil {
+		t.Error("a session revoked with Revoke refreshes again: the revocation was lost")
+	}
+}

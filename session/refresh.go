@@ -302,7 +302,7 @@ func (m *Manager) revoke(ctx context.Context, id string, expiresAt, now time.Tim
 // cannot be read): what this instance holds of it is bounded (maxHeld, then the retry queue), as
 // the id is only the caller's word and a flood of made-up ones must not grow memory.
 func (m *Manager) revokeUnchecked(ctx context.Context, id string, hash []byte, now time.Time) error {
-	if !m.revoked.addBounded(id, m.revokedUntil(now), maxHeld) {
+	if !m.revoked.addUnchecked(id, m.revokedUntil(now), maxHeld) {
 		m.log.LogAttrs(ctx, slog.LevelError, "session: too many unchecked sign-outs held; this one only goes to the store",
 			slog.String("session_id", id), slog.Int("held", maxHeld))
 	}

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -543,52 +544,52 @@ func (m *Manager) revokeDurably(ctx context.Context, id string, expiresAt, now t
 //
 // uncheckedHash, when not nil, marks a sign-out whose token nobody could check (the store could
 // not be read): the hash of the refresh token presented. Its session id is only the caller's
-// word, and a flood of made-up ones must neither grow memory nor crowd out real revocations.
-// Such revocations take at most half of the retry queue, and the retry checks the token before
-// it revokes (a made-up one revokes nothing once the store answers); beyond that share, they
-// hold on this instance only while an access token of the session can live, and only while the
-// revoked set has room. A checked revocation always holds for the session's life.
+// word, and a flood of made-up ones must neither grow memory nor crowd out real revocations, nor
+// undo them. Such a sign-out is queued within half of the retry queue (every token presented
+// counts) and held here, within maxHeld, until the retry checks the token: one of the session's
+// revokes for good, a made-up one ends nothing and its hold is dropped — unless a checked
+// revocation holds the session too. Beyond its share, it holds here only while an access token
+// of the session can live (revokeUnchecked did that). A checked revocation always holds for the
+// session's life.
 func (m *Manager) holdRevocation(ctx context.Context, id string, expiresAt, now time.Time, cause error, uncheckedHash []byte) {
-	unchecked := uncheckedHash != nil
 	if expiresAt.IsZero() {
 		expiresAt = now.Add(m.cfg.RefreshLifetime)
 	}
 	// An access token lives no longer than its session, and verifies up to ClockSkew after it.
 	until := expiresAt.Add(m.cfg.ClockSkew + revokeMargin)
-	if !expiresAt.After(now) {
-		m.revoked.add(id, until) // the session has ended: nothing left to revoke, and soon forgotten
-		return
-	}
-	if m.retries.add(id, expiresAt, uncheckedHash) {
-		m.revoked.add(id, until)
-		m.log.LogAttrs(ctx, slog.LevelError, "session: revocation not yet durable; it holds on this instance and will be retried",
+	if uncheckedHash != nil {
+		if !m.retries.add(id, expiresAt, uncheckedHash) {
+			m.log.LogAttrs(ctx, slog.LevelError,
+				"session: unchecked sign-out not durable and its share of the retry queue is full; it holds on this instance only, while its access tokens live",
+				slog.String("session_id", id), slog.Int("queued", maxUncheckedRetries), slog.String("error", cause.Error()))
+			return
+		}
+		m.revoked.addUnchecked(id, until, maxHeld)
+		m.log.LogAttrs(ctx, slog.LevelError, "session: revocation not yet durable (a sign-out whose token could not be checked); it holds on this instance, and the retry checks the token",
 			slog.String("session_id", id), slog.Time("until", expiresAt), slog.String("error", cause.Error()))
 		return
 	}
-	if !unchecked {
-		m.revoked.add(id, until)
+	m.revoked.add(id, until)
+	if !expiresAt.After(now) {
+		return // the session has ended: nothing left to revoke, and soon forgotten
+	}
+	if !m.retries.add(id, expiresAt, nil) {
 		m.log.LogAttrs(ctx, slog.LevelError,
 			"session: revocation not durable and the retry queue is full; it holds on this instance only",
 			slog.String("session_id", id), slog.Int("queued", maxRetries), slog.String("error", cause.Error()))
 		return
 	}
-	short := now.Add(m.cfg.AccessTTL + m.cfg.ClockSkew + revokeMargin)
-	if until.Before(short) {
-		short = until
-	}
-	held := m.revoked.addBounded(id, short, maxHeld)
-	m.log.LogAttrs(ctx, slog.LevelError,
-		"session: unchecked sign-out not durable and its share of the retry queue is full; it holds on this instance only, while its access tokens live",
-		slog.String("session_id", id), slog.Bool("held", held), slog.Int("queued", maxUncheckedRetries), slog.String("error", cause.Error()))
+	m.log.LogAttrs(ctx, slog.LevelError, "session: revocation not yet durable; it holds on this instance and will be retried",
+		slog.String("session_id", id), slog.Time("until", expiresAt), slog.String("error", cause.Error()))
 }
 
 // maxRetries bounds the revocations queued for a retry; beyond it, the oldest are kept.
 const maxRetries = 10_000
 
-// maxUncheckedRetries bounds the unchecked sign-outs among them.
+// maxUncheckedRetries bounds the unchecked sign-outs among them (each token presented counts).
 const maxUncheckedRetries = maxRetries / 2
 
-// maxHeld bounds the revoked set for the unchecked sign-outs held beyond the retry queue.
+// maxHeld bounds the revoked set for the unchecked sign-outs held on this instance.
 const maxHeld = 10 * maxRetries
 
 // maxRetryFailures is how many retries in a row may fail before a Sync gives up on the rest of
@@ -622,27 +623,32 @@ func (m *Manager) retryRevocations(ctx context.Context, now time.Time) error {
 			untried++ // first in line at the next Sync
 			continue
 		}
-		if hash := m.retries.uncheckedHash(id); hash != nil {
-			// A sign-out nobody could check: now that the store answers, revoke only if the token
-			// was the session's; a made-up one revokes nothing, and its hold here ends.
+		if hashes := m.retries.uncheckedHashes(id); hashes != nil {
+			// A sign-out nobody could check: now that the store answers, revoke only if one of the
+			// tokens presented was the session's; made-up ones revoke nothing (their short hold
+			// here ends by itself).
 			s, err := m.cfg.Sessions.GetSession(ctx, id, now)
 			switch {
-			case errors.Is(err, store.ErrNotFound):
-				done = append(done, id)
+			case errors.Is(err, store.ErrNotFound): // no such session (or ended): nothing to revoke
+				if m.retries.dropUnchecked(id, hashes) {
+					m.revoked.dropUnchecked(id)
+				}
 				continue
 			case err != nil:
 				failed, lastErr = append(failed, id), err
 				inRow++
 				continue
-			case !s.RevokedAt.IsZero(): // revoked already (by its owner, say): keep refusing it
+			case !s.RevokedAt.IsZero(): // revoked already
 				done = append(done, id)
 				continue
-			case !hashEqual(hash, s.RefreshHash) && !hashEqual(hash, s.PrevRefreshHash):
-				done = append(done, id)
-				m.revoked.set(id, now) // forgotten at the next prune
-				m.log.LogAttrs(ctx, slog.LevelWarn, "session: a sign-out during the outage named a session with a token not its own; dropped",
-					slog.String("session_id", id))
-				continue
+			case !slices.ContainsFunc(hashes, func(h []byte) bool { return hashEqual(h, s.RefreshHash) || hashEqual(h, s.PrevRefreshHash) }):
+				if m.retries.dropUnchecked(id, hashes) {
+					m.revoked.dropUnchecked(id)
+					m.log.LogAttrs(ctx, slog.LevelWarn, "session: a sign-out during the outage named a session with a token not its own; dropped",
+						slog.String("session_id", id))
+					continue
+				}
+				continue // a checked revocation, or another token, came meanwhile: the next Sync sees to it
 			}
 		}
 		if err := m.cfg.Sessions.RevokeSession(ctx, id, now); err != nil {
@@ -675,43 +681,75 @@ type retryQueue struct {
 	mu        sync.Mutex
 	m         map[string]time.Time // session id → the session's absolute expiry
 	order     []string             // the ids of m, the next to try first
-	unchecked map[string][]byte    // the ids of m that are unchecked sign-outs → the token's hash
+	unchecked map[string][][]byte  // the ids of m that are unchecked sign-outs → the tokens' hashes
+	nHashes   int                  // the hashes in unchecked
 }
 
 // add queues a revocation, or extends the expiry of one queued; uncheckedHash is as for
-// holdRevocation. It reports false when the queue is full, or holds its share of unchecked
-// sign-outs and this is one.
+// holdRevocation (a checked revocation of an id makes it checked for good). It reports false
+// when the queue is full, or when this is an unchecked sign-out and the unchecked ones hold their
+// share (counting every token presented: a made-up one must not shut out the session's own).
 func (q *retryQueue) add(id string, until time.Time, uncheckedHash []byte) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if old, ok := q.m[id]; ok {
+		hashes, wasUnchecked := q.unchecked[id]
+		switch {
+		case uncheckedHash == nil:
+			q.nHashes -= len(hashes)
+			delete(q.unchecked, id) // checked after all
+		case !wasUnchecked: // checked already: nothing to add
+		case slices.ContainsFunc(hashes, func(h []byte) bool { return bytes.Equal(h, uncheckedHash) }):
+		case q.nHashes >= maxUncheckedRetries:
+			return false
+		default:
+			q.unchecked[id] = append(hashes, uncheckedHash)
+			q.nHashes++
+		}
 		if until.After(old) {
 			q.m[id] = until
 		}
-		if uncheckedHash == nil {
-			delete(q.unchecked, id) // checked after all
-		}
 		return true
 	}
-	if len(q.m) >= maxRetries || uncheckedHash != nil && len(q.unchecked) >= maxUncheckedRetries {
+	if len(q.m) >= maxRetries || uncheckedHash != nil && q.nHashes >= maxUncheckedRetries {
 		return false
 	}
 	q.m[id] = until
 	q.order = append(q.order, id)
 	if uncheckedHash != nil {
 		if q.unchecked == nil {
-			q.unchecked = make(map[string][]byte)
+			q.unchecked = make(map[string][][]byte)
 		}
-		q.unchecked[id] = uncheckedHash
+		q.unchecked[id] = [][]byte{uncheckedHash}
+		q.nHashes++
 	}
 	return true
 }
 
-// uncheckedHash returns the token hash of a queued unchecked sign-out, or nil.
-func (q *retryQueue) uncheckedHash(id string) []byte {
+// uncheckedHashes returns the token hashes of a queued unchecked sign-out, or nil.
+func (q *retryQueue) uncheckedHashes(id string) [][]byte {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.unchecked[id]
+	return slices.Clone(q.unchecked[id])
+}
+
+// dropUnchecked removes id from the queue if it is still an unchecked sign-out with no other
+// hashes than those given (none matched the session), and reports whether it did: a checked
+// revocation, or another token, may have come meanwhile.
+func (q *retryQueue) dropUnchecked(id string, checked [][]byte) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	hashes, ok := q.unchecked[id]
+	if !ok || len(hashes) != len(checked) {
+		return false
+	}
+	delete(q.m, id)
+	delete(q.unchecked, id)
+	q.nHashes -= len(hashes)
+	if i := slices.Index(q.order, id); i >= 0 {
+		q.order = slices.Delete(q.order, i, i+1)
+	}
+	return true
 }
 
 func (q *retryQueue) get(id string) (time.Time, bool) {
@@ -737,6 +775,7 @@ func (q *retryQueue) finish(done, failed []string) {
 	defer q.mu.Unlock()
 	for _, id := range done {
 		delete(q.m, id)
+		q.nHashes -= len(q.unchecked[id])
 		delete(q.unchecked, id)
 	}
 	back := make(map[string]bool, len(failed))
@@ -768,35 +807,58 @@ func (q *retryQueue) len() int {
 type revokedSet struct {
 	mu sync.RWMutex
 	m  map[string]time.Time // session id → when to forget it
+	// unchecked holds the ids of m that only unchecked sign-outs put there (see holdRevocation):
+	// those may be dropped when the store shows the tokens were not the sessions'.
+	unchecked map[string]struct{}
 }
 
+// add adds a checked revocation, or makes the entry live longer.
 func (r *revokedSet) add(id string, until time.Time) {
 	r.mu.Lock()
 	if old, ok := r.m[id]; !ok || until.After(old) {
 		r.m[id] = until
 	}
+	delete(r.unchecked, id)
 	r.mu.Unlock()
 }
 
-// addBounded is add, unless id is new and the set already holds max sessions: it reports
+// addUnchecked adds an unchecked sign-out, or makes the entry live longer (an entry of a checked
+// revocation stays checked), unless id is new and the set already holds max sessions: it reports
 // whether the set holds id.
-func (r *revokedSet) addBounded(id string, until time.Time, max int) bool {
+func (r *revokedSet) addUnchecked(id string, until time.Time, max int) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old, ok := r.m[id]
-	if !ok && len(r.m) >= max {
+	switch {
+	case !ok && len(r.m) >= max:
 		return false
-	}
-	if !ok || until.After(old) {
+	case !ok:
+		if r.unchecked == nil {
+			r.unchecked = make(map[string]struct{})
+		}
+		r.unchecked[id] = struct{}{}
+		r.m[id] = until
+	case until.After(old):
 		r.m[id] = until
 	}
 	return true
 }
 
-// set sets when to forget a session, earlier or later than before.
+// dropUnchecked forgets id if only unchecked sign-outs put it in the set.
+func (r *revokedSet) dropUnchecked(id string) {
+	r.mu.Lock()
+	if _, ok := r.unchecked[id]; ok {
+		delete(r.unchecked, id)
+		delete(r.m, id)
+	}
+	r.mu.Unlock()
+}
+
+// set sets when to forget a session, earlier or later than before: a checked revocation.
 func (r *revokedSet) set(id string, until time.Time) {
 	r.mu.Lock()
 	r.m[id] = until
+	delete(r.unchecked, id)
 	r.mu.Unlock()
 }
 
@@ -812,6 +874,7 @@ func (r *revokedSet) prune(now time.Time) {
 	for id, until := range r.m {
 		if !until.After(now) {
 			delete(r.m, id)
+			delete(r.unchecked, id)
 		}
 	}
 	r.mu.Unlock()
