@@ -187,7 +187,9 @@
 
     // adopt shows the session the refresh cookie now stands for: GET /session.
     async function adopt() {
+      var started = epoch;
       var s = await api("GET", "/session");
+      if (epoch !== started) return; // signed out meanwhile
       var sa = s && s.session && s.session.address;
       var w = s && s.user && s.user.wallets && s.user.wallets[0];
       if (s && s.user) {
@@ -221,8 +223,9 @@
       return refreshing;
     }
     function renew() {
+      var started = epoch;
       refresh().then(function () { failures = 0; }, function (err) {
-        if (err.status === 401) return;
+        if (err.status === 401 || epoch !== started) return; // signed out: nothing to renew
         emit("error", err);
         // Network or server trouble: try again, later each time (10 s, 20 s, … 2 min), and not
         // before the server's Retry-After; one retry pending at most.
@@ -327,9 +330,9 @@
         if (token) h.set("Authorization", "Bearer " + token);
         return window.fetch(url, Object.assign({}, init, { headers: h }));
       };
+      var who = user && user.id; // the account the call is meant for: the one shown as it is sent
       var res = await send();
       if (res.status === 401 && token && (init.body == null || typeof init.body === "string")) {
-        var who = user && user.id;
         try { await refresh(); } catch (_) { return res; }
         if (who && (!user || user.id !== who)) return res; // meant for the account shown before
         res = await send();
@@ -340,11 +343,11 @@
     // api for the signed-in routes: waits for a renewal in flight, renews once on 401.
     async function authed(method, path, body) {
       if (refreshing || steppingUp) await (refreshing || steppingUp).catch(function () {});
+      var who = user && user.id; // the account the call is meant for: the one shown as it is sent
       try {
         return await api(method, path, body);
       } catch (err) {
         if (err.status !== 401 || !token || err.code === "invalid_code") throw err;
-        var who = user && user.id;
         await refresh();
         // The renewal may bring another tab's account: what the page asked was for this one.
         if (who && (!user || user.id !== who)) throw AuthError("account_changed", MSG.account_changed);
