@@ -707,3 +707,54 @@ func TestRevokeDuringUncheckedRetry(t *testing.T) {
 		t.Error("a session revoked with Revoke refreshes again: the revocation was lost")
 	}
 }
+
+// TestOutageSignOutWithTokenRotatedSince: the owner signs out on instance A, which cannot read
+// the store, with the session's current token; on instance B, which can, whoever else holds the
+// token refreshes twice, so that it is retired by the time A's retry checks it. It is still the
+// session's token: the retry revokes.
+func TestOutageSignOutWithTokenRotatedSince(t *testing.T) {
+	e := newEnv(t)
+	f := &flaky{Store: e.st}
+	a := e.manager(func(c *session.Config) { c.Sessions = f })
+	b := e.manager()
+	victim := e.create(b, alice)
+	f.set(true, true)
+	_ = a.RevokeByRefreshToken(ctx, victim.RefreshToken)
+	e.clock.Advance(time.Hour) // past the refresh grace
+	t2, err := b.Refresh(ctx, victim.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Hour)
+	t3, err := b.Refresh(ctx, t2.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.set(false, false)
+	e.clock.Advance(time.Second)
+	_ = a.Sync(ctx)
+	if _, err := b.Refresh(ctx, t3.RefreshToken); err == nil {
+		t.Fatal("after the owner's sign-out during the outage the session still renews")
+	}
+}
+
+// TestOutageOwnerHoldOutlastsMadeUpToken: a made-up token naming the session, a flood that
+// fills the unchecked share, then the owner's own sign-out (refresh token only), which fits no
+// more and holds here while its access tokens live: finding out the made-up token does not end
+// that hold.
+func TestOutageOwnerHoldOutlastsMadeUpToken(t *testing.T) {
+	e, f, m := flakyEnv(t)
+	victim := e.create(m, alice)
+	f.set(true, true)
+	_ = m.RevokeByRefreshToken(ctx, forged(victim))
+	for range session.MaxRetries/2 - 1 {
+		_ = m.RevokeByRefreshToken(ctx, madeUpRefresh())
+	}
+	_ = m.RevokeByRefreshToken(ctx, victim.RefreshToken) // the owner's: the share is full
+	f.set(false, false)
+	e.clock.Advance(time.Second) // the access token (60 s) still lives
+	_ = m.Sync(ctx)
+	if _, err := m.Verify(victim.AccessToken); !errors.Is(err, session.ErrSessionRevoked) {
+		t.Errorf("the owner's access token verifies again a second after the outage: %v", err)
+	}
+}

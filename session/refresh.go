@@ -57,6 +57,14 @@ func hashEqual(a, b []byte) bool {
 	return len(b) > 0 && subtle.ConstantTimeCompare(a, b) == 1
 }
 
+// hadToken reports whether hash is of a refresh token the session has or had: its current, its
+// previous or one of its retired ones (a copy of a rotated-out token still names its owner's
+// session: presenting it to refresh ends the session, and so does signing out with it).
+func hadToken(s *store.Session, hash []byte) bool {
+	return hashEqual(hash, s.RefreshHash) || hashEqual(hash, s.PrevRefreshHash) ||
+		slices.ContainsFunc(s.RetiredRefreshHashes, func(h []byte) bool { return hashEqual(hash, h) })
+}
+
 // truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
 func truncate(s string, n int) string {
 	if len(s) <= n {
@@ -315,8 +323,9 @@ func (m *Manager) revokeUnchecked(ctx context.Context, id string, hash []byte, n
 }
 
 // RevokeByRefreshToken revokes the session of a refresh token (sign-out with the refresh
-// token). It revokes only when the token is the session's current or previous one. A malformed
-// or unknown token, or a session already ended, is not an error: signing out is idempotent.
+// token). It revokes only when the token is or was the session's (current, previous or retired).
+// A malformed or unknown token, or a session already ended, is not an error: signing out is
+// idempotent.
 //
 // When the store cannot be read, the token cannot be checked: the session it names is revoked
 // anyway (by id, as [Manager.Revoke] does, including its handling of a store that fails), so that
@@ -333,9 +342,9 @@ func (m *Manager) RevokeByRefreshToken(ctx context.Context, refreshToken string)
 
 // SignOut is [Manager.RevokeByRefreshToken], and also returns the id of the session it revoked
 // because the token was its own: "" when the token named no live session of which it is the
-// current or previous token, and "" too when the store could not be read (the session the token
-// names is then revoked by id, unchecked). An app can trust the id, to tell others of the
-// sign-out, as it could not trust the first part of a token anyone may make up.
+// current, previous or a retired token, and "" too when the store could not be read (the
+// session the token names is then revoked by id, unchecked). An app can trust the id, to tell
+// others of the sign-out, as it could not trust the first part of a token anyone may make up.
 func (m *Manager) SignOut(ctx context.Context, refreshToken string) (string, error) {
 	id, hash, ok := parseRefresh(refreshToken)
 	if !ok {
@@ -353,7 +362,7 @@ func (m *Manager) SignOut(ctx context.Context, refreshToken string) (string, err
 			slog.String("session_id", id), slog.String("error", err.Error()))
 		return "", m.revokeUnchecked(ctx, id, hash, now)
 	}
-	if !hashEqual(hash, s.RefreshHash) && !hashEqual(hash, s.PrevRefreshHash) {
+	if !hadToken(&s, hash) {
 		return "", nil
 	}
 	if !s.RevokedAt.IsZero() { // signed out already (here at once, whatever Sync has seen)

@@ -403,6 +403,23 @@ func TestSignOut(t *testing.T) {
 	if id, err := m.SignOut(ctx, tok.RefreshToken); id != "" || err != nil {
 		t.Errorf("SignOut again = %q, %v; want nothing", id, err)
 	}
+	// A token rotated out since (a copy of it, say) still names its session, and signs it out.
+	other := e.create(m, alice)
+	next := other
+	for range 2 {
+		e.clock.Advance(time.Hour)
+		n, err := m.Refresh(ctx, next.RefreshToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next = n
+	}
+	if id, err := m.SignOut(ctx, other.RefreshToken); id != other.SessionID || err != nil {
+		t.Errorf("SignOut with a retired token = %q, %v; want %q", id, err, other.SessionID)
+	}
+	if _, err := m.Refresh(ctx, next.RefreshToken); !errors.Is(err, session.ErrSessionRevoked) {
+		t.Errorf("refresh after the sign-out: %v", err)
+	}
 }
 
 func TestRevokeOthersAndList(t *testing.T) {

@@ -559,6 +559,9 @@ func (m *Manager) holdRevocation(ctx context.Context, id string, expiresAt, now 
 	until := expiresAt.Add(m.cfg.ClockSkew + revokeMargin)
 	if uncheckedHash != nil {
 		if !m.retries.add(id, expiresAt, uncheckedHash) {
+			// Not queued, so never checked: its short hold (revokeUnchecked's) must not go when a
+			// made-up token of the same session is found out.
+			m.revoked.keep(id)
 			m.log.LogAttrs(ctx, slog.LevelError,
 				"session: unchecked sign-out not durable and its share of the retry queue is full; it holds on this instance only, while its access tokens live",
 				slog.String("session_id", id), slog.Int("queued", maxUncheckedRetries), slog.String("error", cause.Error()))
@@ -641,7 +644,7 @@ func (m *Manager) retryRevocations(ctx context.Context, now time.Time) error {
 			case !s.RevokedAt.IsZero(): // revoked already
 				done = append(done, id)
 				continue
-			case !slices.ContainsFunc(hashes, func(h []byte) bool { return hashEqual(h, s.RefreshHash) || hashEqual(h, s.PrevRefreshHash) }):
+			case !slices.ContainsFunc(hashes, func(h []byte) bool { return hadToken(&s, h) }):
 				if m.retries.dropUnchecked(id, hashes) {
 					m.revoked.dropUnchecked(id)
 					m.log.LogAttrs(ctx, slog.LevelWarn, "session: a sign-out during the outage named a session with a token not its own; dropped",
@@ -851,6 +854,13 @@ func (r *revokedSet) dropUnchecked(id string) {
 		delete(r.unchecked, id)
 		delete(r.m, id)
 	}
+	r.mu.Unlock()
+}
+
+// keep makes an entry of unchecked sign-outs stay until its time, whatever a retry finds.
+func (r *revokedSet) keep(id string) {
+	r.mu.Lock()
+	delete(r.unchecked, id)
 	r.mu.Unlock()
 }
 
