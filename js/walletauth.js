@@ -137,13 +137,15 @@
       emit("change", user, s);
     }
 
-    async function api(method, path, body) {
+    // api calls the handler with the access token (bearer, when given, instead).
+    async function api(method, path, body, bearer) {
       var res, init = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
       if (body !== undefined) {
         init.headers["Content-Type"] = "application/json";
         init.body = JSON.stringify(body);
       }
-      if (token && path !== "/refresh") init.headers.Authorization = "Bearer " + token;
+      bearer = bearer || token;
+      if (bearer && path !== "/refresh") init.headers.Authorization = "Bearer " + bearer;
       try { res = await window.fetch(base + path, init); } catch (_) { throw AuthError("network", MSG.network); }
       if (res.status === 204) return null;
       var data = null;
@@ -185,18 +187,20 @@
       changed();
     }
 
-    // adopt shows the session the refresh cookie now stands for: GET /session.
-    async function adopt() {
+    // adopt shows the session the refresh cookie now stands for: GET /session. next, when given,
+    // is the renewal that brought another account's token: the client takes that token only
+    // together with the account, so that accessToken() never belongs to a user not shown.
+    async function adopt(next) {
       var started = epoch;
-      var s = await api("GET", "/session");
+      var s = await api("GET", "/session", undefined, next && next.accessToken);
       if (epoch !== started) return; // signed out meanwhile
-      var sa = s && s.session && s.session.address;
-      var w = s && s.user && s.user.wallets && s.user.wallets[0];
-      if (s && s.user) {
-        user = s.user;
-        address = sa || (w && w.address) || null;
-        changed();
-      }
+      if (!s || !s.user) throw AuthError("invalid_response", "The server sent no session.");
+      if (next) setToken(next.accessToken, next.expiresAt);
+      var sa = s.session && s.session.address;
+      var w = s.user.wallets && s.user.wallets[0];
+      user = s.user;
+      address = sa || (w && w.address) || null;
+      changed();
     }
 
     // POST /refresh; concurrent callers share one request. 401 means the session is over. The
@@ -209,10 +213,11 @@
         var started = epoch;
         refreshing = api("POST", "/refresh", {}).then(async function (r) {
           if (epoch !== started) return r; // signed out meanwhile: the answer is stale
-          setToken(r.accessToken, r.expiresAt);
           var sub = claims(r.accessToken).sub;
           if (user && sub && sub !== user.id) {
-            await adopt().catch(function (e) { clearSession(); throw e; }); // never show the wrong user
+            await adopt(r).catch(function (e) { clearSession(); throw e; }); // never show the wrong user
+          } else {
+            setToken(r.accessToken, r.expiresAt);
           }
           return r;
         }).catch(function (err) {
@@ -388,7 +393,15 @@
       }
       if (epoch !== started) return; // signed out meanwhile
       var sub = claims(token).sub;
-      if (!s || !s.user || (sub && sub !== s.user.id)) return adopt(); // none, or another tab's user by now
+      if (!s || !s.user || (sub && sub !== s.user.id)) { // none, or another tab's user by now
+        try {
+          await adopt();
+        } catch (err) {
+          clearSession(); // no account shown: no token kept, no renewals
+          if (err.status !== 401) emit("error", err);
+        }
+        return;
+      }
       var sa = s.session && s.session.address;
       var w = s.user && s.user.wallets && s.user.wallets[0];
       if (s && s.user) {
