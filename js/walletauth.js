@@ -214,8 +214,9 @@
         refreshing = api("POST", "/refresh", {}).then(async function (r) {
           if (epoch !== started) return r; // signed out meanwhile: the answer is stale
           var sub = claims(r.accessToken).sub;
-          if (user && sub && sub !== user.id) {
-            await adopt(r).catch(function (e) { clearSession(); throw e; }); // never show the wrong user
+          if (!user || (sub && sub !== user.id)) {
+            // No account shown yet (page load), or another tab's: the token comes with its account.
+            await adopt(r).catch(function (e) { clearSession(); throw e; });
           } else {
             setToken(r.accessToken, r.expiresAt);
           }
@@ -382,32 +383,16 @@
     }
 
     // Page load: the access cookie may still be good (GET /session); either way get a fresh token.
+    // Page load: a fresh token from the refresh cookie, taken together with its account (refresh
+    // adopts it, as no user is shown yet).
     async function restore() {
-      var s = null, started = epoch;
       restoring = true;
       try {
-        try { s = await api("GET", "/session"); } catch (err) { if (err.status !== 401) emit("error", err); }
-        try { await refresh(); } catch (err) { if (err.status !== 401) emit("error", err); return; }
+        await refresh();
+      } catch (err) {
+        if (err.status !== 401) emit("error", err);
       } finally {
         restoring = false;
-      }
-      if (epoch !== started) return; // signed out meanwhile
-      var sub = claims(token).sub;
-      if (!s || !s.user || (sub && sub !== s.user.id)) { // none, or another tab's user by now
-        try {
-          await adopt();
-        } catch (err) {
-          clearSession(); // no account shown: no token kept, no renewals
-          if (err.status !== 401) emit("error", err);
-        }
-        return;
-      }
-      var sa = s.session && s.session.address;
-      var w = s.user && s.user.wallets && s.user.wallets[0];
-      if (s && s.user) {
-        user = s.user;
-        address = sa || (w && w.address) || null;
-        changed();
       }
     }
 
