@@ -758,3 +758,55 @@ func TestOutageOwnerHoldOutlastsMadeUpToken(t *testing.T) {
 		t.Errorf("the owner's access token verifies again a second after the outage: %v", err)
 	}
 }
+
+// TestOutageMadeUpTokensCannotEndSession: someone who knows only a session id sends, while the
+// store cannot be read, a made-up token for it, a flood that fills the unchecked share, and a
+// second made-up token for it, which fits no more: once the store answers and the short holds
+// have passed, the owner's session goes on.
+func TestOutageMadeUpTokensCannotEndSession(t *testing.T) {
+	e, f, m := flakyEnv(t)
+	victim := e.create(m, alice)
+	f.set(true, true)
+	_ = m.RevokeByRefreshToken(ctx, forged(victim))
+	for range session.MaxRetries/2 - 1 {
+		_ = m.RevokeByRefreshToken(ctx, madeUpRefresh())
+	}
+	_ = m.RevokeByRefreshToken(ctx, victim.SessionID+madeUpRefresh()[22:]) // no room left
+	f.set(false, false)
+	e.clock.Advance(time.Second)
+	_ = m.Sync(ctx)
+	e.clock.Advance(pastAccessMarks)
+	_ = m.Sync(ctx)
+	if _, err := m.Refresh(ctx, victim.RefreshToken); err != nil {
+		t.Fatalf("made-up tokens (the session id only) ended the session on this instance: %v", err)
+	}
+}
+
+// TestOutageSignOutOutlivesRotations: the owner signs out on instance A, which cannot read the
+// store; on instance B whoever else holds the token refreshes so often that the token falls out
+// of the session's memory of retired ones. The session has rotated since the sign-out, so the
+// retry cannot tell, and the sign-out holds.
+func TestOutageSignOutOutlivesRotations(t *testing.T) {
+	e := newEnv(t)
+	f := &flaky{Store: e.st}
+	a := e.manager(func(c *session.Config) { c.Sessions = f })
+	b := e.manager()
+	victim := e.create(b, alice)
+	f.set(true, true)
+	_ = a.RevokeByRefreshToken(ctx, victim.RefreshToken)
+	next := victim
+	for range session.MaxRetiredRefreshTokens + 2 {
+		e.clock.Advance(time.Second)
+		n, err := b.Refresh(ctx, next.RefreshToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next = n
+	}
+	f.set(false, false)
+	e.clock.Advance(time.Second)
+	_ = a.Sync(ctx)
+	if _, err := b.Refresh(ctx, next.RefreshToken); err == nil {
+		t.Fatal("after the owner's sign-out during the outage the session still renews")
+	}
+}

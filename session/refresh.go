@@ -331,7 +331,9 @@ func (m *Manager) revokeUnchecked(ctx context.Context, id string, hash []byte, n
 // anyway (by id, as [Manager.Revoke] does, including its handling of a store that fails), so that
 // signing out during an outage still holds. Only then: a token that the store shows is not the
 // session's never revokes it, and when the store answers again the retry checks the token
-// before it revokes: a made-up one ends nothing. What an instance keeps of such unchecked
+// before it revokes: a made-up one ends nothing — unless another instance has refreshed the
+// session since, when no one can tell a made-up token from one rotated out since, and the
+// sign-out holds. What an instance keeps of such unchecked
 // sign-outs while the store fails is bounded (half of the retry queue, then short holds): a
 // flood of made-up tokens can neither grow memory nor push out the revocations of
 // [Manager.Revoke], which a sign-out with a valid access token makes (the HTTP logout does both).

@@ -547,7 +547,9 @@ func (m *Manager) revokeDurably(ctx context.Context, id string, expiresAt, now t
 // word, and a flood of made-up ones must neither grow memory nor crowd out real revocations, nor
 // undo them. Such a sign-out is queued within half of the retry queue (every token presented
 // counts) and held here, within maxHeld, until the retry checks the token: one of the session's
-// revokes for good, a made-up one ends nothing and its hold is dropped — unless a checked
+// revokes for good, and so does any when the session has rotated since the sign-out (another
+// instance refreshed it: the token may have been its own, rotated out of its memory by whoever
+// else holds it); a made-up one ends nothing and its hold is dropped — unless a checked
 // revocation holds the session too. Beyond its share, it holds here only while an access token
 // of the session can live (revokeUnchecked did that). A checked revocation always holds for the
 // session's life.
@@ -558,10 +560,10 @@ func (m *Manager) holdRevocation(ctx context.Context, id string, expiresAt, now 
 	// An access token lives no longer than its session, and verifies up to ClockSkew after it.
 	until := expiresAt.Add(m.cfg.ClockSkew + revokeMargin)
 	if uncheckedHash != nil {
-		if !m.retries.add(id, expiresAt, uncheckedHash) {
+		if !m.retries.add(id, expiresAt, uncheckedHash, now) {
 			// Not queued, so never checked: its short hold (revokeUnchecked's) must not go when a
 			// made-up token of the same session is found out.
-			m.revoked.keep(id)
+			m.revoked.keep(id, m.revokedUntil(now))
 			m.log.LogAttrs(ctx, slog.LevelError,
 				"session: unchecked sign-out not durable and its share of the retry queue is full; it holds on this instance only, while its access tokens live",
 				slog.String("session_id", id), slog.Int("queued", maxUncheckedRetries), slog.String("error", cause.Error()))
@@ -576,7 +578,7 @@ func (m *Manager) holdRevocation(ctx context.Context, id string, expiresAt, now 
 	if !expiresAt.After(now) {
 		return // the session has ended: nothing left to revoke, and soon forgotten
 	}
-	if !m.retries.add(id, expiresAt, nil) {
+	if !m.retries.add(id, expiresAt, nil, now) {
 		m.log.LogAttrs(ctx, slog.LevelError,
 			"session: revocation not durable and the retry queue is full; it holds on this instance only",
 			slog.String("session_id", id), slog.Int("queued", maxRetries), slog.String("error", cause.Error()))
@@ -626,15 +628,15 @@ func (m *Manager) retryRevocations(ctx context.Context, now time.Time) error {
 			untried++ // first in line at the next Sync
 			continue
 		}
-		if hashes := m.retries.uncheckedHashes(id); hashes != nil {
+		if hashes, since := m.retries.uncheckedHashes(id); hashes != nil {
 			// A sign-out nobody could check: now that the store answers, revoke only if one of the
-			// tokens presented was the session's; made-up ones revoke nothing (their short hold
-			// here ends by itself).
+			// tokens presented was the session's, or if the session has rotated since (then no
+			// one can tell, and the sign-out holds); made-up ones revoke nothing.
 			s, err := m.cfg.Sessions.GetSession(ctx, id, now)
 			switch {
 			case errors.Is(err, store.ErrNotFound): // no such session (or ended): nothing to revoke
 				if m.retries.dropUnchecked(id, hashes) {
-					m.revoked.dropUnchecked(id)
+					m.revoked.dropUnchecked(id, now)
 				}
 				continue
 			case err != nil:
@@ -644,9 +646,13 @@ func (m *Manager) retryRevocations(ctx context.Context, now time.Time) error {
 			case !s.RevokedAt.IsZero(): // revoked already
 				done = append(done, id)
 				continue
-			case !slices.ContainsFunc(hashes, func(h []byte) bool { return hadToken(&s, h) }):
+			case !slices.ContainsFunc(hashes, func(h []byte) bool { return hadToken(&s, h) }) &&
+				!s.RotatedAt.After(since.Add(-m.cfg.ClockSkew)):
+				// No token presented was ever the session's, and it has not rotated since: had it,
+				// the token may have been its own and rotated out of its memory since (by whoever
+				// else holds it — what signing out is for), and the sign-out must hold.
 				if m.retries.dropUnchecked(id, hashes) {
-					m.revoked.dropUnchecked(id)
+					m.revoked.dropUnchecked(id, now)
 					m.log.LogAttrs(ctx, slog.LevelWarn, "session: a sign-out during the outage named a session with a token not its own; dropped",
 						slog.String("session_id", id))
 					continue
@@ -685,6 +691,7 @@ type retryQueue struct {
 	m         map[string]time.Time // session id → the session's absolute expiry
 	order     []string             // the ids of m, the next to try first
 	unchecked map[string][][]byte  // the ids of m that are unchecked sign-outs → the tokens' hashes
+	since     map[string]time.Time // the ids of unchecked → when the first of those sign-outs came
 	nHashes   int                  // the hashes in unchecked
 }
 
@@ -692,7 +699,7 @@ type retryQueue struct {
 // holdRevocation (a checked revocation of an id makes it checked for good). It reports false
 // when the queue is full, or when this is an unchecked sign-out and the unchecked ones hold their
 // share (counting every token presented: a made-up one must not shut out the session's own).
-func (q *retryQueue) add(id string, until time.Time, uncheckedHash []byte) bool {
+func (q *retryQueue) add(id string, until time.Time, uncheckedHash []byte, now time.Time) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if old, ok := q.m[id]; ok {
@@ -701,6 +708,7 @@ func (q *retryQueue) add(id string, until time.Time, uncheckedHash []byte) bool 
 		case uncheckedHash == nil:
 			q.nHashes -= len(hashes)
 			delete(q.unchecked, id) // checked after all
+			delete(q.since, id)
 		case !wasUnchecked: // checked already: nothing to add
 		case slices.ContainsFunc(hashes, func(h []byte) bool { return bytes.Equal(h, uncheckedHash) }):
 		case q.nHashes >= maxUncheckedRetries:
@@ -721,19 +729,20 @@ func (q *retryQueue) add(id string, until time.Time, uncheckedHash []byte) bool 
 	q.order = append(q.order, id)
 	if uncheckedHash != nil {
 		if q.unchecked == nil {
-			q.unchecked = make(map[string][][]byte)
+			q.unchecked, q.since = make(map[string][][]byte), make(map[string]time.Time)
 		}
-		q.unchecked[id] = [][]byte{uncheckedHash}
+		q.unchecked[id], q.since[id] = [][]byte{uncheckedHash}, now
 		q.nHashes++
 	}
 	return true
 }
 
-// uncheckedHashes returns the token hashes of a queued unchecked sign-out, or nil.
-func (q *retryQueue) uncheckedHashes(id string) [][]byte {
+// uncheckedHashes returns the token hashes of a queued unchecked sign-out and when the first of
+// them came, or nil.
+func (q *retryQueue) uncheckedHashes(id string) ([][]byte, time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return slices.Clone(q.unchecked[id])
+	return slices.Clone(q.unchecked[id]), q.since[id]
 }
 
 // dropUnchecked removes id from the queue if it is still an unchecked sign-out with no other
@@ -748,6 +757,7 @@ func (q *retryQueue) dropUnchecked(id string, checked [][]byte) bool {
 	}
 	delete(q.m, id)
 	delete(q.unchecked, id)
+	delete(q.since, id)
 	q.nHashes -= len(hashes)
 	if i := slices.Index(q.order, id); i >= 0 {
 		q.order = slices.Delete(q.order, i, i+1)
@@ -780,6 +790,7 @@ func (q *retryQueue) finish(done, failed []string) {
 		delete(q.m, id)
 		q.nHashes -= len(q.unchecked[id])
 		delete(q.unchecked, id)
+		delete(q.since, id)
 	}
 	back := make(map[string]bool, len(failed))
 	for _, id := range failed {
@@ -810,9 +821,10 @@ func (q *retryQueue) len() int {
 type revokedSet struct {
 	mu sync.RWMutex
 	m  map[string]time.Time // session id → when to forget it
-	// unchecked holds the ids of m that only unchecked sign-outs put there (see holdRevocation):
-	// those may be dropped when the store shows the tokens were not the sessions'.
-	unchecked map[string]struct{}
+	// unchecked holds the ids of m that only unchecked sign-outs put there (see holdRevocation),
+	// each with the time before which it stays all the same (zero: none): when the store shows
+	// that the tokens were not the session's, the entry is cut back to that time.
+	unchecked map[string]time.Time
 }
 
 // add adds a checked revocation, or makes the entry live longer.
@@ -837,9 +849,9 @@ func (r *revokedSet) addUnchecked(id string, until time.Time, max int) bool {
 		return false
 	case !ok:
 		if r.unchecked == nil {
-			r.unchecked = make(map[string]struct{})
+			r.unchecked = make(map[string]time.Time)
 		}
-		r.unchecked[id] = struct{}{}
+		r.unchecked[id] = time.Time{}
 		r.m[id] = until
 	case until.After(old):
 		r.m[id] = until
@@ -847,20 +859,28 @@ func (r *revokedSet) addUnchecked(id string, until time.Time, max int) bool {
 	return true
 }
 
-// dropUnchecked forgets id if only unchecked sign-outs put it in the set.
-func (r *revokedSet) dropUnchecked(id string) {
+// keep makes an entry of unchecked sign-outs stay until at least until, whatever a retry finds
+// of the others (a sign-out that could not be queued, so is never checked).
+func (r *revokedSet) keep(id string, until time.Time) {
 	r.mu.Lock()
-	if _, ok := r.unchecked[id]; ok {
-		delete(r.unchecked, id)
-		delete(r.m, id)
+	if floor, ok := r.unchecked[id]; ok && until.After(floor) {
+		r.unchecked[id] = until
 	}
 	r.mu.Unlock()
 }
 
-// keep makes an entry of unchecked sign-outs stay until its time, whatever a retry finds.
-func (r *revokedSet) keep(id string) {
+// dropUnchecked cuts an entry that only unchecked sign-outs put in the set back to the time it
+// must stay all the same, or forgets it.
+func (r *revokedSet) dropUnchecked(id string, now time.Time) {
 	r.mu.Lock()
-	delete(r.unchecked, id)
+	if floor, ok := r.unchecked[id]; ok {
+		delete(r.unchecked, id)
+		if floor.After(now) {
+			r.m[id] = floor
+		} else {
+			delete(r.m, id)
+		}
+	}
 	r.mu.Unlock()
 }
 
