@@ -810,3 +810,66 @@ func TestOutageSignOutOutlivesRotations(t *testing.T) {
 		t.Fatal("after the owner's sign-out during the outage the session still renews")
 	}
 }
+
+// TestOutageMadeUpTokenAfterRecentRefresh: the owner refreshed a moment before the store went
+// down, then someone who knows only the session id signs out with a made-up token: nothing has
+// rotated since the sign-out, so the retry finds it made up, and the session goes on.
+func TestOutageMadeUpTokenAfterRecentRefresh(t *testing.T) {
+	for _, skew := range []time.Duration{0, session.MaxClockSkew} {
+		e := newEnv(t)
+		f := &flaky{Store: e.st}
+		m := e.manager(func(c *session.Config) {
+			c.Sessions = f
+			if skew > 0 {
+				c.ClockSkew = skew
+			}
+		})
+		victim := e.create(m, alice)
+		e.clock.Advance(30 * time.Second)
+		cur, err := m.Refresh(ctx, victim.RefreshToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(2 * time.Second)
+		f.set(true, true)
+		_ = m.RevokeByRefreshToken(ctx, forged(victim))
+		f.set(false, false)
+		e.clock.Advance(time.Second)
+		_ = m.Sync(ctx)
+		e.clock.Advance(session.DefaultAccessTTL + session.MaxClockSkew + time.Minute + time.Second)
+		_ = m.Sync(ctx)
+		if _, err := m.Refresh(ctx, cur.RefreshToken); err != nil {
+			t.Errorf("skew %v: a made-up token ended a session refreshed just before it: %v", skew, err)
+		}
+	}
+}
+
+// TestOutageFlappingMadeUpTokens: made-up tokens for a session over two outages in a row, one
+// of them finding no room in the queue: the session is held here no longer than the short holds.
+func TestOutageFlappingMadeUpTokens(t *testing.T) {
+	e, f, m := flakyEnv(t)
+	victim := e.create(m, alice)
+	f.set(true, true)
+	_ = m.RevokeByRefreshToken(ctx, forged(victim))
+	for range session.MaxRetries/2 - 1 {
+		_ = m.RevokeByRefreshToken(ctx, madeUpRefresh())
+	}
+	_ = m.RevokeByRefreshToken(ctx, victim.SessionID+madeUpRefresh()[22:]) // no room left
+	f.set(false, false)
+	e.clock.Advance(time.Second)
+	_ = m.Sync(ctx)
+	e.clock.Advance(10 * time.Second)
+	f.set(true, true) // down again, within the short hold
+	_ = m.RevokeByRefreshToken(ctx, victim.SessionID+madeUpRefresh()[22:])
+	f.set(false, false)
+	e.clock.Advance(time.Second)
+	_ = m.Sync(ctx)
+	e.clock.Advance(pastAccessMarks)
+	_ = m.Sync(ctx)
+	if u := session.RevokedUntil(m, victim.SessionID); !u.IsZero() {
+		t.Errorf("made-up tokens hold the session here until %v from now", u.Sub(e.clock.Now()))
+	}
+	if _, err := m.Refresh(ctx, victim.RefreshToken); err != nil {
+		t.Fatalf("made-up tokens ended the session on this instance: %v", err)
+	}
+}

@@ -647,7 +647,7 @@ func (m *Manager) retryRevocations(ctx context.Context, now time.Time) error {
 				done = append(done, id)
 				continue
 			case !slices.ContainsFunc(hashes, func(h []byte) bool { return hadToken(&s, h) }) &&
-				!s.RotatedAt.After(since.Add(-m.cfg.ClockSkew)):
+				!s.RotatedAt.After(since):
 				// No token presented was ever the session's, and it has not rotated since: had it,
 				// the token may have been its own and rotated out of its memory since (by whoever
 				// else holds it — what signing out is for), and the sign-out must hold.
@@ -874,10 +874,10 @@ func (r *revokedSet) keep(id string, until time.Time) {
 func (r *revokedSet) dropUnchecked(id string, now time.Time) {
 	r.mu.Lock()
 	if floor, ok := r.unchecked[id]; ok {
-		delete(r.unchecked, id)
 		if floor.After(now) {
-			r.m[id] = floor
+			r.m[id] = floor // still only unchecked sign-outs': a later one may be cut back again
 		} else {
+			delete(r.unchecked, id)
 			delete(r.m, id)
 		}
 	}
