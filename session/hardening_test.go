@@ -471,6 +471,25 @@ func TestRevocationRetries(t *testing.T) {
 // nobody could check; a flood of them naming made-up sessions keeps the held revocations bounded
 // (the retry queue, then short holds while access tokens live), and the short holds end soon
 // after the store is back.
+// recoverStore brings the store back and lets the managers retry, a second later.
+func recoverStore(e *env, f *flaky, ms ...*session.Manager) {
+	f.set(false, false)
+	e.clock.Advance(time.Second)
+	for _, m := range ms {
+		_ = m.Sync(ctx)
+	}
+}
+
+// fillUncheckedShare signs out, while the store cannot be read, with a made-up token naming the
+// victim's session, then with made-up tokens of no session until the unchecked share of the
+// retry queue is full.
+func fillUncheckedShare(m *session.Manager, victim *session.Tokens) {
+	_ = m.RevokeByRefreshToken(ctx, forged(victim))
+	for range session.MaxRetries/2 - 1 {
+		_ = m.RevokeByRefreshToken(ctx, madeUpRefresh())
+	}
+}
+
 func TestOutageSignOutFloodIsBounded(t *testing.T) {
 	e, f, m := flakyEnv(t)
 	tok := e.create(m, alice)                                          // a real session, signed out first: held for its whole life
@@ -615,9 +634,7 @@ func TestOutageForgedThenOwnerSignOut(t *testing.T) {
 	f.set(true, true)
 	_ = m.RevokeByRefreshToken(ctx, forged(victim))
 	_ = m.RevokeByRefreshToken(ctx, victim.RefreshToken)
-	f.set(false, false)
-	e.clock.Advance(time.Second)
-	_ = m.Sync(ctx)
+	recoverStore(e, f, m)
 	e.clock.Advance(pastAccessMarks)
 	_ = m.Sync(ctx)
 	if _, err := m.Refresh(ctx, victim.RefreshToken); err == nil {
@@ -636,14 +653,10 @@ func TestOutageForgedKeepsCheckedHold(t *testing.T) {
 		_ = m.Revoke(ctx, madeUpRefresh()[:22])
 	}
 	_ = m.Revoke(ctx, victim.SessionID) // the queue is full: held on this instance only
-	f.set(false, false)
-	e.clock.Advance(time.Second)
-	_ = m.Sync(ctx)
+	recoverStore(e, f, m)
 	f.set(true, true)
 	_ = m.RevokeByRefreshToken(ctx, forged(victim))
-	f.set(false, false)
-	e.clock.Advance(time.Second)
-	_ = m.Sync(ctx)
+	recoverStore(e, f, m)
 	if _, err := m.Verify(victim.AccessToken); !errors.Is(err, session.ErrSessionRevoked) {
 		t.Errorf("a revoked session verifies again after a made-up sign-out: %v", err)
 	}
@@ -730,9 +743,7 @@ func TestOutageSignOutWithTokenRotatedSince(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.set(false, false)
-	e.clock.Advance(time.Second)
-	_ = a.Sync(ctx)
+	recoverStore(e, f, a)
 	if _, err := b.Refresh(ctx, t3.RefreshToken); err == nil {
 		t.Fatal("after the owner's sign-out during the outage the session still renews")
 	}
@@ -746,10 +757,7 @@ func TestOutageOwnerHoldOutlastsMadeUpToken(t *testing.T) {
 	e, f, m := flakyEnv(t)
 	victim := e.create(m, alice)
 	f.set(true, true)
-	_ = m.RevokeByRefreshToken(ctx, forged(victim))
-	for range session.MaxRetries/2 - 1 {
-		_ = m.RevokeByRefreshToken(ctx, madeUpRefresh())
-	}
+	fillUncheckedShare(m, victim)
 	_ = m.RevokeByRefreshToken(ctx, victim.RefreshToken) // the owner's: the share is full
 	f.set(false, false)
 	e.clock.Advance(time.Second) // the access token (60 s) still lives
@@ -767,14 +775,9 @@ func TestOutageMadeUpTokensCannotEndSession(t *testing.T) {
 	e, f, m := flakyEnv(t)
 	victim := e.create(m, alice)
 	f.set(true, true)
-	_ = m.RevokeByRefreshToken(ctx, forged(victim))
-	for range session.MaxRetries/2 - 1 {
-		_ = m.RevokeByRefreshToken(ctx, madeUpRefresh())
-	}
+	fillUncheckedShare(m, victim)
 	_ = m.RevokeByRefreshToken(ctx, victim.SessionID+madeUpRefresh()[22:]) // no room left
-	f.set(false, false)
-	e.clock.Advance(time.Second)
-	_ = m.Sync(ctx)
+	recoverStore(e, f, m)
 	e.clock.Advance(pastAccessMarks)
 	_ = m.Sync(ctx)
 	if _, err := m.Refresh(ctx, victim.RefreshToken); err != nil {
@@ -803,9 +806,7 @@ func TestOutageSignOutOutlivesRotations(t *testing.T) {
 		}
 		next = n
 	}
-	f.set(false, false)
-	e.clock.Advance(time.Second)
-	_ = a.Sync(ctx)
+	recoverStore(e, f, a)
 	if _, err := b.Refresh(ctx, next.RefreshToken); err == nil {
 		t.Fatal("after the owner's sign-out during the outage the session still renews")
 	}
@@ -850,20 +851,13 @@ func TestOutageFlappingMadeUpTokens(t *testing.T) {
 	e, f, m := flakyEnv(t)
 	victim := e.create(m, alice)
 	f.set(true, true)
-	_ = m.RevokeByRefreshToken(ctx, forged(victim))
-	for range session.MaxRetries/2 - 1 {
-		_ = m.RevokeByRefreshToken(ctx, madeUpRefresh())
-	}
+	fillUncheckedShare(m, victim)
 	_ = m.RevokeByRefreshToken(ctx, victim.SessionID+madeUpRefresh()[22:]) // no room left
-	f.set(false, false)
-	e.clock.Advance(time.Second)
-	_ = m.Sync(ctx)
+	recoverStore(e, f, m)
 	e.clock.Advance(10 * time.Second)
 	f.set(true, true) // down again, within the short hold
 	_ = m.RevokeByRefreshToken(ctx, victim.SessionID+madeUpRefresh()[22:])
-	f.set(false, false)
-	e.clock.Advance(time.Second)
-	_ = m.Sync(ctx)
+	recoverStore(e, f, m)
 	e.clock.Advance(pastAccessMarks)
 	_ = m.Sync(ctx)
 	if u := session.RevokedUntil(m, victim.SessionID); !u.IsZero() {
