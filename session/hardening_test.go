@@ -867,3 +867,22 @@ func TestOutageFlappingMadeUpTokens(t *testing.T) {
 		t.Fatalf("made-up tokens ended the session on this instance: %v", err)
 	}
 }
+
+// TestReadOutageMadeUpTokenNotWritten: the store cannot be read but takes writes (a read replica
+// down, a read timeout): a sign-out with a made-up token naming a session is not written to the
+// store unchecked, and once reads are back the retry finds it made up.
+func TestReadOutageMadeUpTokenNotWritten(t *testing.T) {
+	e, f, m := flakyEnv(t)
+	victim := e.create(m, alice)
+	f.set(false, true) // reads fail, writes work
+	_ = m.RevokeByRefreshToken(ctx, forged(victim))
+	if s, err := e.st.GetSession(ctx, victim.SessionID, e.clock.Now()); err != nil || !s.RevokedAt.IsZero() {
+		t.Fatalf("an unchecked sign-out was written to the store: %v, %v", s.RevokedAt, err)
+	}
+	recoverStore(e, f, m)
+	e.clock.Advance(pastAccessMarks)
+	_ = m.Sync(ctx)
+	if _, err := m.Refresh(ctx, victim.RefreshToken); err != nil {
+		t.Fatalf("a made-up token ended the session: %v", err)
+	}
+}

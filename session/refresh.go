@@ -306,20 +306,18 @@ func (m *Manager) revoke(ctx context.Context, id string, expiresAt, now time.Tim
 	return nil
 }
 
-// revokeUnchecked is revoke for a session id that nobody could check (a sign-out while the store
-// cannot be read): what this instance holds of it is bounded (maxHeld, then the retry queue), as
-// the id is only the caller's word and a flood of made-up ones must not grow memory.
-func (m *Manager) revokeUnchecked(ctx context.Context, id string, hash []byte, now time.Time) error {
+// revokeUnchecked holds, for a sign-out whose token nobody could check (the store could not be
+// read), the session it names: on this instance at once, within bounds (maxHeld, then the retry
+// queue), as the id is only the caller's word; and it writes nothing to the store — not even when
+// the store would take the write — until the retry has checked the token (holdRevocation).
+// readErr is why the token could not be checked; it is returned.
+func (m *Manager) revokeUnchecked(ctx context.Context, id string, hash []byte, now time.Time, readErr error) error {
 	if !m.revoked.addUnchecked(id, m.revokedUntil(now), maxHeld) {
-		m.log.LogAttrs(ctx, slog.LevelError, "session: too many unchecked sign-outs held; this one only goes to the store",
+		m.log.LogAttrs(ctx, slog.LevelError, "session: too many unchecked sign-outs held on this instance; this one is only queued",
 			slog.String("session_id", id), slog.Int("held", maxHeld))
 	}
-	if err := m.cfg.Sessions.RevokeSession(ctx, id, now); err != nil {
-		m.holdRevocation(ctx, id, time.Time{}, now, err, hash)
-		return fmt.Errorf("session: revoking: %w", err)
-	}
-	m.log.LogAttrs(ctx, slog.LevelInfo, "session: revoked", slog.String("session_id", id))
-	return nil
+	m.holdRevocation(ctx, id, time.Time{}, now, readErr, hash)
+	return fmt.Errorf("session: revoking: %w", readErr)
 }
 
 // RevokeByRefreshToken revokes the session of a refresh token (sign-out with the refresh
@@ -362,7 +360,7 @@ func (m *Manager) SignOut(ctx context.Context, refreshToken string) (string, err
 		// session id signs its owner out, and only while the store is failing.
 		m.log.LogAttrs(ctx, slog.LevelWarn, "session: sign-out while the store cannot be read; revoking by session id",
 			slog.String("session_id", id), slog.String("error", err.Error()))
-		return "", m.revokeUnchecked(ctx, id, hash, now)
+		return "", m.revokeUnchecked(ctx, id, hash, now, err)
 	}
 	if !hadToken(&s, hash) {
 		return "", nil

@@ -650,7 +650,8 @@ func (m *Manager) retryRevocations(ctx context.Context, now time.Time) error {
 				!s.RotatedAt.After(since):
 				// No token presented was ever the session's, and it has not rotated since: had it,
 				// the token may have been its own and rotated out of its memory since (by whoever
-				// else holds it — what signing out is for), and the sign-out must hold.
+				// else holds it — what signing out is for), and the sign-out must hold. "Since" is
+				// read off two instances' clocks: within their skew it cannot be told, either way.
 				if m.retries.dropUnchecked(id, hashes) {
 					m.revoked.dropUnchecked(id, now)
 					m.log.LogAttrs(ctx, slog.LevelWarn, "session: a sign-out during the outage named a session with a token not its own; dropped",
