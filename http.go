@@ -150,13 +150,8 @@ var (
 // A token response is written directly (tokenResponse.appendJSON); anything else, and a token
 // response with a string to escape, by encoding/json.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	buf := bodyPool.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= 2*MaxBodyBytes {
-			bodyPool.Put(buf)
-		}
-	}()
-	buf.Reset()
+	buf := getBuffer()
+	defer putBuffer(buf)
 	done := false
 	if tr, ok := v.(*tokenResponse); ok {
 		var b []byte
@@ -180,20 +175,29 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // bodyPool holds the buffers request bodies are read into and responses encoded into.
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// getBuffer takes an empty buffer from bodyPool.
+func getBuffer() *bytes.Buffer {
+	buf := bodyPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	return buf
+}
+
+// putBuffer returns buf to bodyPool, unless a large body grew it (that memory is let go).
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= 2*MaxBodyBytes {
+		buf.Reset()
+		bodyPool.Put(buf)
+	}
+}
+
 // readJSON decodes the request body into v: at most MaxBodyBytes, exactly one JSON value, the
 // types right. An empty body decodes as {} when emptyOK.
 func readJSON(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") && !(emptyOK && r.ContentLength == 0) {
 		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send application/json"}
 	}
-	buf := bodyPool.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= 2*MaxBodyBytes {
-			buf.Reset()
-			bodyPool.Put(buf)
-		}
-	}()
-	buf.Reset()
+	buf := getBuffer()
+	defer putBuffer(buf)
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes)); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
