@@ -32,7 +32,9 @@
 // re-serialisation. [NormalizeSignature] accepts 65-byte signatures with v ∈ {0, 1, 27, 28} and
 // EIP-2098 64-byte compact ones, and refuses high s, r or s out of range, any other v and any
 // other length with a [*SignatureFormatError]. [EOAVerifier] recovers the key with go-ethereum
-// (libsecp256k1 when cgo is on) and compares the 20-byte address. Verification goes through the
+// (libsecp256k1 when cgo is on) and compares the 20-byte address; given a [KeyCache] (a
+// [Service]'s default verifier has one), it verifies the signature of an account whose key it has
+// recovered before against that key, which costs less. Verification goes through the
 // [Verifier] interface; [ChainVerifier] runs the cheap local check first and only then a chain's
 // contract-wallet verifier (EIP-1271/EIP-6492), so contract wallets plug in per chain without
 // changing callers.

@@ -2,10 +2,13 @@ package web3auth_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"errors"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/accounts"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/walletauth/walletauth/web3auth"
 )
 
@@ -82,6 +85,60 @@ func FuzzSignature(f *testing.F) {
 		}
 		if _, err := web3auth.RecoverAddress([]byte("m"), sig); err != nil && !errors.Is(err, web3auth.ErrSignatureMismatch) {
 			t.Fatalf("RecoverAddress of a normalised signature: %v", err)
+		}
+	})
+}
+
+// FuzzKnownKeyVerify: verifying against a known key (KeyCache) decides exactly as recovering the
+// key does, except that it accepts the flipped recovery byte of a valid signature: for any bytes
+// and signature, the known-key verifier passes if and only if recovery passes with the
+// signature's v or with the other one; format errors are the same.
+func FuzzKnownKeyVerify(f *testing.F) {
+	k, err := crypto.GenerateKey()
+	if err != nil {
+		f.Fatal(err)
+	}
+	addr := crypto.PubkeyToAddress(k.PublicKey)
+	sig, err := crypto.Sign(accounts.TextHash([]byte(full)), k)
+	if err != nil {
+		f.Fatal(err)
+	}
+	keys := web3auth.NewKeyCache(4)
+	warm := web3auth.EOAVerifier{Keys: keys}
+	ctx := context.Background()
+	if err := warm.Verify(ctx, web3auth.VerifyRequest{Address: addr, Message: []byte(full), Signature: sig}); err != nil || keys.Len() != 1 {
+		f.Fatal(err)
+	}
+	f.Add([]byte(full), sig)
+	f.Add([]byte(full), sig[:64])
+	f.Add([]byte(full), append(sig[:64:64], 1-sig[64]))
+	f.Add([]byte(full+"x"), sig)
+	f.Add([]byte("hello"), []byte{})
+	f.Fuzz(func(t *testing.T, msg, sig []byte) {
+		req := web3auth.VerifyRequest{Address: addr, Message: msg, Signature: sig}
+		got := warm.Verify(ctx, req)
+		cold := (web3auth.EOAVerifier{}).Verify(ctx, req)
+		if errors.Is(cold, web3auth.ErrInvalidSignatureFormat) || errors.Is(got, web3auth.ErrInvalidSignatureFormat) {
+			if got == nil || cold == nil || got.Error() != cold.Error() {
+				t.Fatalf("format: known key %v, recovery %v", got, cold)
+			}
+			return
+		}
+		if cold == nil && got != nil {
+			t.Fatalf("recovery passes, known key: %v", got)
+		}
+		if got != nil && !errors.Is(got, web3auth.ErrSignatureMismatch) {
+			t.Fatalf("known key: %v", got)
+		}
+		if got == nil && cold != nil {
+			norm, _ := web3auth.NormalizeSignature(sig)
+			norm[64] ^= 1
+			if err := (web3auth.EOAVerifier{}).Verify(ctx, web3auth.VerifyRequest{Address: addr, Message: msg, Signature: norm[:]}); err != nil {
+				t.Fatalf("known key passes a signature recovery refuses with either v: %x", sig)
+			}
+		}
+		if keys.Len() != 1 {
+			t.Fatalf("%d keys", keys.Len())
 		}
 	})
 }

@@ -42,8 +42,9 @@ type Config struct {
 	// ClockSkew is how far a message's Issued At may be ahead of the server's clock. Zero means
 	// [DefaultClockSkew]; negative means none.
 	ClockSkew time.Duration
-	// Verifier checks signatures. Nil means [EOAVerifier]; use [ChainVerifier] to add
-	// contract-wallet verification per chain.
+	// Verifier checks signatures. Nil means an [EOAVerifier] with a [KeyCache] of
+	// [DefaultKeyCacheSize]; use [ChainVerifier] (with its own KeyCache) to add contract-wallet
+	// verification per chain.
 	Verifier Verifier
 	// Clock returns the current time. Nil means [time.Now].
 	Clock func() time.Time
@@ -102,7 +103,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.ClockSkew = 0
 	}
 	if cfg.Verifier == nil {
-		cfg.Verifier = EOAVerifier{}
+		cfg.Verifier = EOAVerifier{Keys: NewKeyCache(DefaultKeyCacheSize)}
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now

@@ -103,16 +103,21 @@ func RecoverAddress(msg, sig []byte) (common.Address, error) {
 		return common.Address{}, err
 	}
 	h := HashMessage(msg)
-	pub, err := crypto.Ecrecover(h[:], norm[:])
-	if err != nil || len(pub) != 65 {
-		// A well-formed signature that no public key matches.
-		return common.Address{}, ErrSignatureMismatch
+	pub, err := recoverKey(&h, &norm)
+	if err != nil {
+		return common.Address{}, err
 	}
-	var ph [32]byte
-	keccak256(&ph, pub[1:])
-	var a common.Address
-	copy(a[:], ph[12:])
-	return a, nil
+	return keyAddress(pub), nil
+}
+
+// recoverKey returns the public key that made the normalised signature sig over hash h.
+func recoverKey(h *[32]byte, sig *[65]byte) (*pubKey, error) {
+	pub, err := crypto.Ecrecover(h[:], sig[:])
+	if err != nil || len(pub) != len(pubKey{}) {
+		// A well-formed signature that no public key matches.
+		return nil, ErrSignatureMismatch
+	}
+	return (*pubKey)(pub), nil
 }
 
 // VerifyRequest is what a [Verifier] checks: that Signature is Address's signature, valid on
@@ -140,16 +145,46 @@ type VerifierFunc func(ctx context.Context, req VerifyRequest) error
 func (f VerifierFunc) Verify(ctx context.Context, req VerifyRequest) error { return f(ctx, req) }
 
 // EOAVerifier verifies signatures of externally owned accounts: EIP-191 personal_sign signatures
-// by the account's own secp256k1 key, recovered locally without I/O. Its zero value is ready.
-type EOAVerifier struct{}
+// by the account's own secp256k1 key, checked locally without I/O. Its zero value is ready: it
+// recovers the key from every signature. With Keys set, it verifies the signature of an account
+// whose key it has recovered before against that key (see [KeyCache]).
+//
+// Recovery needs the signature's recovery byte v, which picks one of the two keys (r, s) could
+// belong to; verification against a known key does not. So a signature whose v was flipped is
+// refused while the account's key is unknown and accepted once it is known: it is still a
+// signature by the account's key over exactly this message, which only the key's holder can make.
+type EOAVerifier struct {
+	// Keys remembers recovered keys. Nil means none: every signature's key is recovered.
+	Keys *KeyCache
+}
 
-// Verify recovers the signer of req.Message and compares it with req.Address as 20 bytes.
-func (EOAVerifier) Verify(_ context.Context, req VerifyRequest) error {
-	got, err := RecoverAddress(req.Message, req.Signature)
+// Verify checks req.Signature with [NormalizeSignature], then verifies it against the known key of
+// req.Address or else recovers its signer and compares it with req.Address as 20 bytes.
+func (v EOAVerifier) Verify(_ context.Context, req VerifyRequest) error {
+	norm, err := NormalizeSignature(req.Signature)
 	if err != nil {
 		return err
 	}
-	if got != req.Address {
+	h := HashMessage(req.Message)
+	if v.Keys != nil {
+		if pub, ok := v.Keys.get(&req.Address); ok {
+			// norm is in low-s form, which is what verification requires; and as the key that
+			// recovery would have to find is this one, failing here means recovery would fail too.
+			if !crypto.VerifySignature(pub[:], h[:], norm[:64]) {
+				return ErrSignatureMismatch
+			}
+			return nil
+		}
+	}
+	pub, err := recoverKey(&h, &norm)
+	if err != nil {
+		return err
+	}
+	if v.Keys != nil {
+		if !v.Keys.putIf(pub, &req.Address) {
+			return ErrSignatureMismatch
+		}
+	} else if keyAddress(pub) != req.Address {
 		return ErrSignatureMismatch
 	}
 	return nil
@@ -161,11 +196,13 @@ func (EOAVerifier) Verify(_ context.Context, req VerifyRequest) error {
 type ChainVerifier struct {
 	// Contracts maps a chain id to the verifier for contract accounts on that chain.
 	Contracts map[uint64]Verifier
+	// Keys is given to the [EOAVerifier]: nil means no key cache.
+	Keys *KeyCache
 }
 
 // Verify implements [Verifier].
 func (v ChainVerifier) Verify(ctx context.Context, req VerifyRequest) error {
-	err := EOAVerifier{}.Verify(ctx, req)
+	err := EOAVerifier{Keys: v.Keys}.Verify(ctx, req)
 	if err == nil {
 		return nil
 	}
