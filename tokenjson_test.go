@@ -75,3 +75,18 @@ func FuzzTokenResponseJSON(f *testing.F) {
 		sameAsMarshal(t, r)
 	})
 }
+
+// TestPlainJSONEveryByte: plainJSON accepts only bytes json.Marshal writes as they are, and all of
+// those but DEL (0x7f, which it leaves to json.Marshal).
+func TestPlainJSONEveryByte(t *testing.T) {
+	for c := range 256 {
+		s := string([]byte{byte(c)})
+		enc, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := string(enc) == `"`+s+`"` && c != 0x7f; plainJSON("a"+s+"b") != want {
+			t.Errorf("plainJSON(%q) = %v, want %v", s, !want, want)
+		}
+	}
+}

@@ -32,6 +32,22 @@ func TestAppendClaimsIsJSONMarshal(t *testing.T) {
 	}
 }
 
+// TestAppendJSONStringEveryByte: every byte, alone and amid plain text, is written as
+// encoding/json writes it.
+func TestAppendJSONStringEveryByte(t *testing.T) {
+	for c := range 256 {
+		for _, s := range []string{string([]byte{byte(c)}), "ab" + string([]byte{byte(c)}) + "cd"} {
+			want, err := json.Marshal(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+				t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+			}
+		}
+	}
+}
+
 // checkParseClaims: whenever parseClaims takes p, encoding/json decodes it to the same claims.
 func checkParseClaims(t *testing.T, p []byte) bool {
 	t.Helper()
