@@ -92,7 +92,8 @@ func FuzzSignature(f *testing.F) {
 // FuzzKnownKeyVerify: verifying against a known key (KeyCache) decides exactly as recovering the
 // key does, except that it accepts the flipped recovery byte of a valid signature: for any bytes
 // and signature, the known-key verifier passes if and only if recovery passes with the
-// signature's v or with the other one; format errors are the same.
+// signature's v or with the other one; format errors are the same. (Random signatures all but
+// never pass: TestKnownKeyOwnSignatures checks valid ones.)
 func FuzzKnownKeyVerify(f *testing.F) {
 	k, err := crypto.GenerateKey()
 	if err != nil {

@@ -15,8 +15,9 @@ type pubKey [65]byte
 
 // KeyCache remembers the public keys of accounts whose signatures [EOAVerifier] has recovered,
 // so that an account's next signature is checked against its known key: ECDSA verification,
-// which costs less than recovering the key again (no square root, no inversion). An address's
-// key never changes, so an entry never goes stale; the cache only bounds how many it keeps.
+// which costs less than recovering the key again (no square root, no field inversion). An
+// address's key never changes, so an entry never goes stale; the cache only bounds how many it
+// keeps.
 //
 // A key enters only from a successful recovery whose address was the one claimed, and the cache
 // derives the address from the key itself when storing it, so no caller can file a key under an

@@ -2,12 +2,14 @@ package web3auth_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"math/big"
 	"sync"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/accounts"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/walletauth/walletauth/web3auth"
@@ -203,5 +205,29 @@ func TestServiceKeyCache(t *testing.T) {
 	text, sig = f.challenge(t, 0)
 	if _, err := f.svc.Verify(ctx, text, flipped(sig)); err != nil {
 		t.Fatalf("flipped v after a sign-in: %v", err)
+	}
+}
+
+// TestKnownKeyOwnSignatures: an account's own signatures of random messages pass both ways; with
+// v flipped, only against the known key.
+func TestKnownKeyOwnSignatures(t *testing.T) {
+	ctx := context.Background()
+	k, addr := newKey(t)
+	keys := web3auth.NewKeyCache(4)
+	warm := web3auth.EOAVerifier{Keys: keys}
+	for i := range 100 {
+		msg := make([]byte, i*7)
+		rand.Read(msg)
+		sig, err := crypto.Sign(accounts.TextHash(msg), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []byte{sig[64], 1 - sig[64]} {
+			req := web3auth.VerifyRequest{Address: addr, Message: msg, Signature: append(sig[:64:64], v)}
+			got, cold := warm.Verify(ctx, req), (web3auth.EOAVerifier{}).Verify(ctx, req)
+			if got != nil || (cold == nil) != (v == sig[64]) {
+				t.Fatalf("message %d, v=%d: known key %v, recovery %v", i, v, got, cold)
+			}
+		}
 	}
 }

@@ -16,11 +16,13 @@ import (
 // wrappers around them) may need more, so the bound is generous but finite.
 const MaxSignatureLength = 4096
 
-// secp256k1 group order n and n/2, big-endian, for the range and low-s checks.
-var secpN, secpHalfN = func() (n, half [32]byte) {
-	N := crypto.S256().Params().N
+// secp256k1 group order n and n/2, big-endian, for the range and low-s checks, and p − n (field
+// order minus group order): r below it may stand for the x-coordinate r + n.
+var secpN, secpHalfN, secpPMinusN = func() (n, half, pMinusN [32]byte) {
+	N, P := crypto.S256().Params().N, crypto.S256().Params().P
 	N.FillBytes(n[:])
 	new(big.Int).Rsh(N, 1).FillBytes(half[:])
+	new(big.Int).Sub(P, N).FillBytes(pMinusN[:])
 	return
 }()
 
@@ -112,7 +114,7 @@ func RecoverAddress(msg, sig []byte) (common.Address, error) {
 
 // recoverKey returns the public key that made the normalised signature sig over hash h.
 func recoverKey(h *[32]byte, sig *[65]byte) (*pubKey, error) {
-	pub, err := crypto.Ecrecover(h[:], sig[:])
+	pub, err := ecrecover(h[:], sig[:])
 	if err != nil || len(pub) != len(pubKey{}) {
 		// A well-formed signature that no public key matches.
 		return nil, ErrSignatureMismatch
@@ -160,35 +162,64 @@ type EOAVerifier struct {
 
 // Verify checks req.Signature with [NormalizeSignature], then verifies it against the known key of
 // req.Address or else recovers its signer and compares it with req.Address as 20 bytes.
+//
+// With Keys set, a refusal costs a recovery and a verification whether the account's key is
+// known or not, so that how long it takes does not tell whether the account signed in lately.
 func (v EOAVerifier) Verify(_ context.Context, req VerifyRequest) error {
 	norm, err := NormalizeSignature(req.Signature)
 	if err != nil {
 		return err
 	}
 	h := HashMessage(req.Message)
-	if v.Keys != nil {
+	if v.Keys == nil {
+		pub, err := recoverKey(&h, &norm)
+		if err != nil {
+			return err
+		}
+		if keyAddress(pub) != req.Address {
+			return ErrSignatureMismatch
+		}
+		return nil
+	}
+	// Verification takes R's x-coordinate to be r or r + n, recovery (v ∈ {0, 1}) only r: for
+	// r < p − n, which no honest signer meets (odds 2⁻¹²⁷), the known key is not used, so that both
+	// ways decide alike.
+	if bytes.Compare(norm[:32], secpPMinusN[:]) >= 0 {
 		if pub, ok := v.Keys.get(&req.Address); ok {
-			// norm is in low-s form, which is what verification requires; and as the key that
-			// recovery would have to find is this one, failing here means recovery would fail too.
-			if !crypto.VerifySignature(pub[:], h[:], norm[:64]) {
-				return ErrSignatureMismatch
+			// norm is in low-s form, which verification requires; and as the key that recovery
+			// would have to find is this one, failing here means recovery fails too.
+			if verifySignature(pub[:], h[:], norm[:64]) {
+				return nil
 			}
-			return nil
+			_, _ = recoverKey(&h, &norm) // the refusal's time, as below
+			return ErrSignatureMismatch
 		}
 	}
 	pub, err := recoverKey(&h, &norm)
-	if err != nil {
-		return err
+	if err == nil && v.Keys.putIf(pub, &req.Address) {
+		return nil
 	}
-	if v.Keys != nil {
-		if !v.Keys.putIf(pub, &req.Address) {
-			return ErrSignatureMismatch
-		}
-	} else if keyAddress(pub) != req.Address {
-		return ErrSignatureMismatch
+	if pub == nil {
+		pub = &generatorKey
 	}
-	return nil
+	_ = verifySignature(pub[:], h[:], norm[:64]) // the refusal's time, as above
+	return ErrSignatureMismatch
 }
+
+// ecrecover and verifySignature are go-ethereum's; tests count the calls.
+var (
+	ecrecover       = crypto.Ecrecover
+	verifySignature = crypto.VerifySignature
+)
+
+// generatorKey is a valid public key, the generator G: refusals without a key at hand verify
+// against it to take the time of a verification.
+var generatorKey = func() (k pubKey) {
+	k[0] = 4
+	crypto.S256().Params().Gx.FillBytes(k[1:33])
+	crypto.S256().Params().Gy.FillBytes(k[33:])
+	return
+}()
 
 // ChainVerifier tries the local, cheap [EOAVerifier] first and, only where that fails, the
 // verifier registered for the request's chain — typically an EIP-1271/EIP-6492 contract-wallet
