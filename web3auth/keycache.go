@@ -6,8 +6,9 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 )
 
-// DefaultKeyCacheSize is how many accounts' public keys a [Service] that was given no
-// [Config.Verifier] remembers (see [KeyCache]): about 1.5 MB at most.
+// DefaultKeyCacheSize is the most accounts' public keys a [Service] that was given no
+// [Config.Verifier] remembers (see [KeyCache]): about 1.5 MB at most. It keeps at least the last
+// half of that many accounts to sign in.
 const DefaultKeyCacheSize = 10_000
 
 // pubKey is an uncompressed secp256k1 public key: 0x04 ‖ x ‖ y.
@@ -25,8 +26,9 @@ type pubKey [65]byte
 // next sign-in then recovers their key again.
 //
 // It holds at most its size's keys in two generations: new keys and keys used again go to the
-// current one, and when that is half full it becomes the previous one, dropping the one before:
-// an account that signs in now and then stays, a flood of new ones pushes out the oldest. A
+// current one, and when that holds half the size it becomes the previous one, dropping the one
+// before. So the keys of at least the last half-size accounts to sign in are kept: an account
+// that signs in now and then stays, a flood of new ones pushes out the oldest. A
 // KeyCache is safe for concurrent use; the zero value is not usable, call [NewKeyCache].
 type KeyCache struct {
 	mu        sync.Mutex

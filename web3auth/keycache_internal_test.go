@@ -12,6 +12,23 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 )
 
+// countHashes counts Keccak-256 hashes until the test ends: the pool is drained, and its New
+// makes states too large to be put back, so that every hash takes a new one.
+func countHashes(t *testing.T) *int {
+	n, old := new(int), keccakPool.New
+	empty := false
+	keccakPool.New = func() any { empty = true; return nil }
+	for !empty {
+		keccakPool.Get()
+	}
+	keccakPool.New = func() any {
+		*n++
+		return &keccakBuf{h: crypto.NewKeccakState(), in: make([]byte, 0, 2*MaxMessageLength+1)}
+	}
+	t.Cleanup(func() { keccakPool.New = old })
+	return n
+}
+
 // countCrypto counts the recoveries and verifications made until the test ends.
 func countCrypto(t *testing.T) (recoveries, verifications *int) {
 	recoveries, verifications = new(int), new(int)
@@ -23,8 +40,9 @@ func countCrypto(t *testing.T) (recoveries, verifications *int) {
 }
 
 // TestKeyCacheRefusalCost: with a KeyCache, every refusal of a well-formed signature costs one
-// recovery and one verification, whether the claimed account's key is known or not (the time of
-// a refusal must not tell whether an account signed in lately); a pass costs one of either.
+// recovery and one verification, and as many Keccak-256 hashes, whether the claimed account's
+// key is known or not (the time of a refusal must not tell whether an account signed in lately);
+// a pass costs one of either.
 func TestKeyCacheRefusalCost(t *testing.T) {
 	ctx := context.Background()
 	key, _ := crypto.GenerateKey()
@@ -41,33 +59,39 @@ func TestKeyCacheRefusalCost(t *testing.T) {
 		return sig
 	}
 	good, bad := sign(key), sign(other)
-	// r of no point's x-coordinate: recovery finds no key.
-	noKey := append(make([]byte, 32), good[32:]...)
-	big.NewInt(notX(t)).FillBytes(noKey[:32])
+	// r ≥ p − n of no point's x-coordinate: recovery finds no key (and the known key is used).
+	noKey := append([]byte(nil), good...)
+	r := new(big.Int).SetBytes(good[:32])
+	for isX(r) {
+		r.Add(r, big.NewInt(1))
+	}
+	r.FillBytes(noKey[:32])
 	v := EOAVerifier{Keys: NewKeyCache(10)}
 	rec, ver := countCrypto(t)
+	hashes := countHashes(t)
+	// Hashes: the message's, and the address of a recovered key.
 	for _, c := range []struct {
-		name     string
-		addr     common.Address
-		sig      []byte
-		pass     bool
-		rec, ver int
+		name             string
+		addr             common.Address
+		sig              []byte
+		pass             bool
+		rec, ver, hashes int
 	}{
-		{"unknown key, pass", addr, good, true, 1, 0},
-		{"known key, pass", addr, good, true, 0, 1},
-		{"known key, another key's signature", addr, bad, false, 1, 1},
-		{"known key, no key recovers", addr, noKey, false, 1, 1},
-		{"unknown key, another key's signature", unknown, bad, false, 1, 1},
-		{"unknown key, the signature of a known one", unknown, good, false, 1, 1},
-		{"unknown key, no key recovers", unknown, noKey, false, 1, 1},
+		{"unknown key, pass", addr, good, true, 1, 0, 2},
+		{"known key, pass", addr, good, true, 0, 1, 1},
+		{"known key, another key's signature", addr, bad, false, 1, 1, 2},
+		{"known key, no key recovers", addr, noKey, false, 1, 1, 1},
+		{"unknown key, another key's signature", unknown, bad, false, 1, 1, 2},
+		{"unknown key, the signature of a known one", unknown, good, false, 1, 1, 2},
+		{"unknown key, no key recovers", unknown, noKey, false, 1, 1, 1},
 	} {
-		*rec, *ver = 0, 0
+		*rec, *ver, *hashes = 0, 0, 0
 		err := v.Verify(ctx, VerifyRequest{Address: c.addr, Message: msg, Signature: c.sig})
 		if (err == nil) != c.pass || err != nil && !errors.Is(err, ErrSignatureMismatch) {
 			t.Errorf("%s: %v", c.name, err)
 		}
-		if *rec != c.rec || *ver != c.ver {
-			t.Errorf("%s: %d recoveries and %d verifications, want %d and %d", c.name, *rec, *ver, c.rec, c.ver)
+		if *rec != c.rec || *ver != c.ver || *hashes != c.hashes {
+			t.Errorf("%s: %d recoveries, %d verifications, %d hashes; want %d, %d, %d", c.name, *rec, *ver, *hashes, c.rec, c.ver, c.hashes)
 		}
 	}
 }

@@ -191,7 +191,11 @@ func (v EOAVerifier) Verify(_ context.Context, req VerifyRequest) error {
 			if verifySignature(pub[:], h[:], norm[:64]) {
 				return nil
 			}
-			_, _ = recoverKey(&h, &norm) // the refusal's time, as below
+			// The refusal's time: the work of the refusal below, a recovery and (when it finds
+			// a key) the key's address — which is not the account's, so putIf files nothing.
+			if pub, err := recoverKey(&h, &norm); err == nil {
+				_ = v.Keys.putIf(pub, &req.Address)
+			}
 			return ErrSignatureMismatch
 		}
 	}
@@ -202,7 +206,7 @@ func (v EOAVerifier) Verify(_ context.Context, req VerifyRequest) error {
 	if pub == nil {
 		pub = &generatorKey
 	}
-	_ = verifySignature(pub[:], h[:], norm[:64]) // the refusal's time, as above
+	_ = verifySignature(pub[:], h[:], norm[:64]) // the refusal's time: the verification above
 	return ErrSignatureMismatch
 }
 
