@@ -198,12 +198,14 @@ func startWatch(t *testing.T, s *Store) (<-chan store.Change, <-chan error, cont
 // TestWatchIdle checks that a watch that hears nothing pings the server and goes on.
 func TestWatchIdle(t *testing.T) {
 	s, _, _ := watchedStore(t)
-	s.watchIdle = 50 * time.Millisecond
+	// Long enough that a loaded machine (the race detector, fuzzers beside it) answers a ping in
+	// time — with 50 ms one run timed out — and short enough for several pings in the wait.
+	s.watchIdle = 250 * time.Millisecond
 	changes, done, _ := startWatch(t, s)
 	select {
 	case err := <-done:
 		t.Fatalf("an idle Watch returned %v", err)
-	case <-time.After(500 * time.Millisecond):
+	case <-time.After(4 * s.watchIdle):
 	}
 	if err := s.CreateKey(t.Context(), store.SigningKey{ID: "k", Algorithm: "HS256", Private: []byte{1}, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
