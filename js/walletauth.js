@@ -64,6 +64,7 @@
     mfa_locked: "Too many wrong codes. Try again in {s} s.",
     pending_expired: "Your sign-in timed out. Sign in again.",
     account_changed: "Another tab signed in with another account, which this page now shows. Nothing was changed: try again if you meant to.",
+    wrong_network: "Your wallet is on a network this site does not use. Switch it to network {n} (chain id) and try again.",
   };
   var script = document.currentScript;
   var scriptBase = script && script.src ? script.src.replace(/\/client\.js(?:[?#].*)?$/, "") : "/auth";
@@ -267,7 +268,20 @@
       if (!accounts || !accounts.length) throw AuthError("no_account", "Your wallet shared no account. Unlock it and try again.");
       var addr = await choose(accounts);
       var chainId = parseInt(await ask("eth_chainId"), 16);
-      var challenge = await api("POST", "/nonce", { address: addr, chainId: chainId });
+      var challenge;
+      try {
+        challenge = await api("POST", "/nonce", { address: addr, chainId: chainId });
+      } catch (err) {
+        if (err.code !== "chain_not_allowed") throw err;
+        // The wallet is on a network the site does not take: ask for a message on the site's own
+        // network and have the wallet switch to it.
+        challenge = await api("POST", "/nonce", { address: addr });
+        if (!challenge || !(challenge.chainId > 0)) throw err;
+        await ask("wallet_switchEthereumChain", [{ chainId: "0x" + challenge.chainId.toString(16) }]).catch(function (e) {
+          if (e.code === "rejected") throw AuthError("wrong_network", MSG.wrong_network.replace("{n}", String(challenge.chainId)));
+          throw AuthError("wrong_network", MSG.wrong_network.replace("{n}", String(challenge.chainId)) + " (" + e.message + ")");
+        });
+      }
       if (!challenge || !challenge.message) throw AuthError("invalid_response", "The server sent no message to sign.");
       var signature = await ask("personal_sign", [toHex(challenge.message), addr]);
       return { message: challenge.message, signature: signature, address: addr };

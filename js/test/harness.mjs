@@ -18,8 +18,9 @@ export function reply(status, body, headers = {}) {
 
 // load runs walletauth.js with route(method, path, init) answering its fetches; it returns the
 // client for basePath /auth, the document's listeners, and the calls made ("POST /auth/refresh").
-// speed > 1 runs the script's timers that much faster (a 48 s renewal in 48 ms at 1000).
-export function load(route, { speed = 1 } = {}) {
+// speed > 1 runs the script's timers that much faster (a 48 s renewal in 48 ms at 1000); options
+// go to WalletAuth.create (a provider, say).
+export function load(route, { speed = 1, options = {} } = {}) {
   const calls = [];
   const fetch = async (url, init) => {
     const path = new URL(url).pathname;
@@ -39,7 +40,7 @@ export function load(route, { speed = 1 } = {}) {
   };
   vm.createContext(ctx);
   vm.runInContext(src, ctx);
-  return { auth: win.WalletAuth.create({ basePath: "/auth" }), listeners, calls };
+  return { auth: win.WalletAuth.create({ basePath: "/auth", ...options }), listeners, calls };
 }
 
 export function check(ok, what) {

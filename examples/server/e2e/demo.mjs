@@ -71,6 +71,7 @@ const UNAUTHENTICATED = "Linking failed: you were not signed in. Sign in, then t
 const CHAIN_ID = 10; // OP Mainnet: one of the demo's default chains, not the default one
 const NO_WALLET = "No Ethereum wallet found. Install MetaMask or another wallet.";
 const REJECTED = "You rejected the request in your wallet.";
+const WRONG_NETWORK = "Your wallet is on a network this site does not use. Switch it to network 1 (chain id) and try again.";
 const INVALID_CODE = "That code is not right. Try the current code from your app.";
 const TIMED_OUT = "Your sign-in timed out. Sign in again.";
 const INVALID_CONTACT_CODE = "That code is not right. Check the latest code we sent you.";
@@ -83,9 +84,11 @@ function check(cond, what) {
   if (!cond) throw new Error("check failed: " + what);
 }
 
-// Runs in the page before any of its scripts: the fake wallet. mode: "ok" | "reject" | "legacy".
+// Runs in the page before any of its scripts: the fake wallet. mode: "ok" | "reject" | "legacy" |
+// "refuse-switch" (signs, but refuses to change networks).
 function installWallet({ addresses, chainHex, mode }) {
   const rpcError = (code, message) => Object.assign(new Error(message), { code });
+  let chain = chainHex;
   const provider = {
     isMetaMask: true,
     async request({ method, params }) {
@@ -94,7 +97,12 @@ function installWallet({ addresses, chainHex, mode }) {
         case "eth_accounts":
           return window.__e2eAccounts || addresses; // a test may switch the wallet's account
         case "eth_chainId":
-          return chainHex;
+          return chain;
+        case "wallet_switchEthereumChain":
+          if (mode === "refuse-switch") throw rpcError(4001, "User rejected the request.");
+          chain = params[0].chainId;
+          window.__e2eSwitchedTo = chain;
+          return null;
         case "personal_sign":
           if (mode === "reject") throw rpcError(4001, "MetaMask Tx Signature: User denied message signature.");
           return window.__e2eSign(params[0], params[1]);
@@ -121,7 +129,7 @@ function installWallet({ addresses, chainHex, mode }) {
   announce();
 }
 
-async function newPage(browser, mode, log, { url = "/", ready = "body[data-ready=true]", html, signer = wallet, more = [] } = {}) {
+async function newPage(browser, mode, log, { url = "/", ready = "body[data-ready=true]", html, signer = wallet, more = [], chainId = CHAIN_ID } = {}) {
   const context = await browser.newContext({ viewport: { width: 900, height: 760 } });
   const page = await context.newPage();
   page.on("pageerror", (err) => log.push("pageerror: " + err.message));
@@ -141,7 +149,7 @@ async function newPage(browser, mode, log, { url = "/", ready = "body[data-ready
       signed.push(text);
       return key.signMessage(getBytes(data));
     });
-    await page.addInitScript(installWallet, { addresses: signers.map((w) => w.address), chainHex: "0x" + CHAIN_ID.toString(16), mode });
+    await page.addInitScript(installWallet, { addresses: signers.map((w) => w.address), chainHex: "0x" + chainId.toString(16), mode });
   }
   // A page of the site's origin that the server does not have: served by the browser itself.
   if (html) await page.route(BASE_URL + url, (route) => route.fulfill({ contentType: "text/html", body: html }));
@@ -594,6 +602,19 @@ async function main() {
     await legacy.waitForFunction((a) => document.getElementById("address").textContent === a, wallet.address, WAIT);
     await legacy.waitForFunction(() => document.getElementById("me").textContent.includes("userId"), null, WAIT);
     check(JSON.parse(await legacy.textContent("#me")).userId === shown.userId, "same wallet, same user via window.ethereum");
+
+    // 4b. A wallet on a network the demo does not take (56, BNB Chain): asked to switch to the
+    // demo's first chain, it does, and signs in there; one that refuses is told what to do.
+    const away = await newPage(browser, "ok", log, { chainId: 56 });
+    await away.click("#signin");
+    await away.waitForFunction((a) => document.getElementById("address").textContent === a, wallet.address, WAIT);
+    check(await away.evaluate(() => window.__e2eSwitchedTo) === "0x1", "the wallet was asked to switch to chain 1");
+    check(away.signed.length === 1 && away.signed[0].includes("\nChain ID: 1\n"), "signed a message for chain 1: " + away.signed);
+    const stay = await newPage(browser, "refuse-switch", log, { chainId: 56 });
+    await stay.click("#signin");
+    const wrong = await errorText(stay);
+    check(wrong === WRONG_NETWORK, "wrong network message: " + wrong);
+    check(stay.signed.length === 0 && await stay.isVisible("#signin"), "nothing signed, still signed out");
 
     // 5. The one-tag, one-element embedding: <script> + <button data-walletauth>.
     const snippet = '<!doctype html><title>snippet</title><script src="/auth/client.js"></script>' +
