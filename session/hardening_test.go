@@ -480,6 +480,13 @@ func recoverStore(e *env, f *flaky, ms ...*session.Manager) {
 	}
 }
 
+// outlastHolds brings the store back, then lets the short holds of unchecked sign-outs pass.
+func outlastHolds(e *env, f *flaky, m *session.Manager) {
+	recoverStore(e, f, m)
+	e.clock.Advance(pastAccessMarks)
+	_ = m.Sync(ctx)
+}
+
 // fillUncheckedShare signs out, while the store cannot be read, with a made-up token naming the
 // victim's session, then with made-up tokens of no session until the unchecked share of the
 // retry queue is full.
@@ -634,9 +641,7 @@ func TestOutageForgedThenOwnerSignOut(t *testing.T) {
 	f.set(true, true)
 	_ = m.RevokeByRefreshToken(ctx, forged(victim))
 	_ = m.RevokeByRefreshToken(ctx, victim.RefreshToken)
-	recoverStore(e, f, m)
-	e.clock.Advance(pastAccessMarks)
-	_ = m.Sync(ctx)
+	outlastHolds(e, f, m)
 	if _, err := m.Refresh(ctx, victim.RefreshToken); err == nil {
 		t.Fatal("the owner's sign-out during the outage was lost: its refresh token still renews")
 	}
@@ -749,9 +754,7 @@ func TestOutageMadeUpTokensCannotEndSession(t *testing.T) {
 	f.set(true, true)
 	fillUncheckedShare(m, victim)
 	_ = m.RevokeByRefreshToken(ctx, victim.SessionID+madeUpRefresh()[22:]) // no room left
-	recoverStore(e, f, m)
-	e.clock.Advance(pastAccessMarks)
-	_ = m.Sync(ctx)
+	outlastHolds(e, f, m)
 	if _, err := m.Refresh(ctx, victim.RefreshToken); err != nil {
 		t.Fatalf("made-up tokens (the session id only) ended the session on this instance: %v", err)
 	}
@@ -838,9 +841,7 @@ func TestOutageFlappingMadeUpTokens(t *testing.T) {
 	e.clock.Advance(10 * time.Second)
 	f.set(true, true) // down again, within the short hold
 	_ = m.RevokeByRefreshToken(ctx, victim.SessionID+madeUpRefresh()[22:])
-	recoverStore(e, f, m)
-	e.clock.Advance(pastAccessMarks)
-	_ = m.Sync(ctx)
+	outlastHolds(e, f, m)
 	if u := session.RevokedUntil(m, victim.SessionID); !u.IsZero() {
 		t.Errorf("made-up tokens hold the session here until %v from now", u.Sub(e.clock.Now()))
 	}
@@ -860,9 +861,7 @@ func TestReadOutageMadeUpTokenNotWritten(t *testing.T) {
 	if s, err := e.st.GetSession(ctx, victim.SessionID, e.clock.Now()); err != nil || !s.RevokedAt.IsZero() {
 		t.Fatalf("an unchecked sign-out was written to the store: %v, %v", s.RevokedAt, err)
 	}
-	recoverStore(e, f, m)
-	e.clock.Advance(pastAccessMarks)
-	_ = m.Sync(ctx)
+	outlastHolds(e, f, m)
 	if _, err := m.Refresh(ctx, victim.RefreshToken); err != nil {
 		t.Fatalf("a made-up token ended the session: %v", err)
 	}
