@@ -24,15 +24,11 @@ var metadataTests = []test{
 // members are the names of the members of store.Metadata, as SetMetadata takes them.
 var members = []string{"public", "private", "unsafe"}
 
-// member returns the member of m that name names.
+// member returns the member of m that name names (store.Metadata.Member, which a name of this
+// suite always finds).
 func member(m *store.Metadata, name string) *[]byte {
-	switch name {
-	case "public":
-		return &m.Public
-	case "private":
-		return &m.Private
-	case "unsafe":
-		return &m.Unsafe
+	if p := m.Member(name); p != nil {
+		return p
 	}
 	panic("storetest: unknown metadata member " + name)
 }
