@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/walletauth/walletauth/internal/jsonstr"
 )
 
 // The claims of a token are encoded and decoded by hand, without reflection: they are the hot
@@ -73,27 +75,16 @@ func appendClaims(b []byte, c *tokenClaims, jti []byte) []byte {
 
 // appendJSONString appends s as a JSON string, as encoding/json writes it.
 func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if !plainJSONByte[s[i]] {
-			// Something to escape or to check: encoding/json knows how (HTML escapes, invalid
-			// UTF-8, U+2028 and U+2029).
-			enc, _ := json.Marshal(s) // a string always encodes
-			return append(b, enc...)
-		}
+	if !jsonstr.Plain(s) {
+		// Something to escape or to check: encoding/json knows how (HTML escapes, invalid
+		// UTF-8, U+2028 and U+2029).
+		enc, _ := json.Marshal(s) // a string always encodes
+		return append(b, enc...)
 	}
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
 }
-
-// plainJSONByte[c] reports whether encoding/json writes the byte c of a string as it is: ASCII
-// from space on, but for the quote, the backslash and the HTML characters <, > and &.
-var plainJSONByte = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
 
 // The members of tokenClaims, as bits.
 const (
