@@ -85,33 +85,36 @@ func TestKeyCacheVerify(t *testing.T) {
 	}
 }
 
+// signedBy is an account and its signature of full.
+type signedBy struct {
+	addr common.Address
+	sig  []byte
+}
+
+func signedAccount(t *testing.T) signedBy {
+	k, a := newKey(t)
+	return signedBy{a, personalSign(t, k, full)}
+}
+
 // TestKeyCacheBounded: the cache keeps at most its size, keeps a key in use while new ones
 // arrive, and lets go of one not used for longer.
 func TestKeyCacheBounded(t *testing.T) {
 	ctx := context.Background()
 	keys := web3auth.NewKeyCache(4)
 	v := web3auth.EOAVerifier{Keys: keys}
-	type acct struct {
-		addr common.Address
-		sig  []byte
-	}
-	mk := func() acct {
-		k, a := newKey(t)
-		return acct{a, personalSign(t, k, full)}
-	}
-	verify := func(a acct, s []byte) error {
+	verify := func(a signedBy, s []byte) error {
 		return v.Verify(ctx, web3auth.VerifyRequest{ChainID: 1, Address: a.addr, Message: []byte(full), Signature: s})
 	}
-	known := func(a acct) bool { return verify(a, flipV(a.sig)) == nil }
+	known := func(a signedBy) bool { return verify(a, flipV(a.sig)) == nil }
 
-	regular, once := mk(), mk()
-	for _, a := range []acct{regular, once} {
+	regular, once := signedAccount(t), signedAccount(t)
+	for _, a := range []signedBy{regular, once} {
 		if err := verify(a, a.sig); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for range 10 {
-		a := mk()
+		a := signedAccount(t)
 		if err := verify(a, a.sig); err != nil {
 			t.Fatal(err)
 		}
@@ -135,14 +138,9 @@ func TestKeyCacheBounded(t *testing.T) {
 func TestKeyCacheConcurrent(t *testing.T) {
 	ctx := context.Background()
 	v := web3auth.EOAVerifier{Keys: web3auth.NewKeyCache(8)}
-	type acct struct {
-		addr common.Address
-		sig  []byte
-	}
-	accts := make([]acct, 12)
+	accts := make([]signedBy, 12)
 	for i := range accts {
-		k, a := newKey(t)
-		accts[i] = acct{a, personalSign(t, k, full)}
+		accts[i] = signedAccount(t)
 	}
 	var wg sync.WaitGroup
 	for g := range 4 {
