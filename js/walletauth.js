@@ -278,8 +278,8 @@
         challenge = await api("POST", "/nonce", { address: addr });
         if (!challenge || !(challenge.chainId > 0)) throw err;
         await ask("wallet_switchEthereumChain", [{ chainId: "0x" + challenge.chainId.toString(16) }]).catch(function (e) {
-          if (e.code === "rejected") throw AuthError("wrong_network", MSG.wrong_network.replace("{n}", String(challenge.chainId)));
-          throw AuthError("wrong_network", MSG.wrong_network.replace("{n}", String(challenge.chainId)) + " (" + e.message + ")");
+          var msg = MSG.wrong_network.replace("{n}", String(challenge.chainId));
+          throw AuthError("wrong_network", e.code === "rejected" ? msg : msg + " (" + e.message + ")");
         });
       }
       if (!challenge || !challenge.message) throw AuthError("invalid_response", "The server sent no message to sign.");
