@@ -105,7 +105,12 @@ func RecoverAddress(msg, sig []byte) (common.Address, error) {
 		return common.Address{}, err
 	}
 	h := HashMessage(msg)
-	pub, err := recoverKey(&h, &norm)
+	return recoverAddress(&h, &norm)
+}
+
+// recoverAddress returns the account whose key made the normalised signature sig over hash h.
+func recoverAddress(h *[32]byte, sig *[65]byte) (common.Address, error) {
+	pub, err := recoverKey(h, sig)
 	if err != nil {
 		return common.Address{}, err
 	}
@@ -172,11 +177,11 @@ func (v EOAVerifier) Verify(_ context.Context, req VerifyRequest) error {
 	}
 	h := HashMessage(req.Message)
 	if v.Keys == nil {
-		pub, err := recoverKey(&h, &norm)
+		got, err := recoverAddress(&h, &norm)
 		if err != nil {
 			return err
 		}
-		if keyAddress(pub) != req.Address {
+		if got != req.Address {
 			return ErrSignatureMismatch
 		}
 		return nil
