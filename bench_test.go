@@ -28,19 +28,24 @@ import (
 	"github.com/walletauth/walletauth/web3auth"
 )
 
-// benchAuth is walletauth on the memory store, logging through a real handler (so that
-// formatting the security events is counted) into nowhere. The rate limit counts every request,
-// as it does by default, in the store, but its budget is never spent: every request of a
-// benchmark comes from one client. The store may hold more
-// sessions than memstore's default 100 000, which a long -benchtime of the sign-in benchmarks
-// would fill (every sign-in is a session): they would then get 503s.
+// benchConfig is walletauth on st (and fast, where given), logging through a real handler (so
+// that formatting the security events is counted) into nowhere. The rate limit counts every
+// request in the store, as it does by default, but its budget is never spent: every request of a
+// benchmark comes from one client.
+func benchConfig(st store.Store, fast store.FastStore) walletauth.Config {
+	return walletauth.Config{
+		Origin: "https://example.com", Store: st, Fast: fast, RateLimit: math.MaxInt,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+}
+
+// benchAuth is walletauth (benchConfig) on the memory store. The store may hold more sessions
+// than memstore's default 100 000, which a long -benchtime of the sign-in benchmarks would fill
+// (every sign-in is a session): they would then get 503s.
 func benchAuth(b *testing.B) (*walletauth.Auth, *memstore.Store) {
 	st := memstore.New(memstore.WithMaxSessions(1 << 24))
 	b.Cleanup(func() { st.Close() })
-	auth, err := walletauth.New(context.Background(), walletauth.Config{
-		Origin: "https://example.com", Store: st, RateLimit: math.MaxInt,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	auth, err := walletauth.New(context.Background(), benchConfig(st, nil))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -222,7 +227,7 @@ func BenchmarkRequireSession(b *testing.B) {
 // BenchmarkSignInStore: sign-in throughput on each store — POST /auth/verify through the handler,
 // a new message each time (signed beforehand), from 16 goroutines per GOMAXPROCS, as a busy server
 // sees it (the network stores' round trips and commits overlap), each request counted against a
-// rate limit that is never reached, as in benchAuth. The sub-benchmarks on PostgreSQL and Redis
+// rate limit that is never reached (benchConfig). The sub-benchmarks on PostgreSQL and Redis
 // need the servers (they skip without them); "sqlite" is a file in a temporary directory.
 // Reported: sign-ins per second.
 //
@@ -239,10 +244,7 @@ func BenchmarkSignInStore(b *testing.B) {
 	for _, be := range stores {
 		b.Run(be.name, func(b *testing.B) {
 			set := be.open(b, testutil.PostgresURL(), testutil.RedisURL())[0]
-			auth, err := walletauth.New(context.Background(), walletauth.Config{
-				Origin: "https://example.com", Store: set.store, Fast: set.fast, RateLimit: math.MaxInt,
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			})
+			auth, err := walletauth.New(context.Background(), benchConfig(set.store, set.fast))
 			if err != nil {
 				b.Fatal(err)
 			}
